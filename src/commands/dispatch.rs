@@ -1,0 +1,117 @@
+//! `pi7 dispatch`: deliver pending deliveries, in an order you choose.
+
+use super::list::process_of;
+use super::pending::component_parser;
+use super::Context;
+use crate::dispatch::{dispatch, Handled, Order, Plan, Report};
+use crate::domain::Component;
+use crate::store::{DeliveryFilter, OpenMode};
+
+/// Deliver pending deliveries, printing each as it is made
+///
+/// Deliveries that handling publishes join the pending set and are taken in
+/// the same order, within the same filters and limit.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// In which order to take pending deliveries
+    #[arg(long, value_enum, default_value_t = OrderArg::Fifo)]
+    pub order: OrderArg,
+
+    /// The seed of `--order random`; the same seed gives the same order
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Only deliveries to this component
+    #[arg(long = "to", value_name = "COMPONENT", value_parser = component_parser())]
+    pub component: Option<Component>,
+
+    /// Only deliveries of this process's events (any ID of the process, or a unique prefix)
+    #[arg(long, value_name = "ID")]
+    pub process: Option<String>,
+
+    /// At most this many deliveries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    /// Oldest delivery first
+    Fifo,
+    /// Newest delivery first
+    Lifo,
+    /// Uniformly at random, reproducible with --seed
+    Random,
+}
+
+pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+    let mut store = ctx.open(OpenMode::ReadWrite)?;
+    let plan = Plan {
+        order: match args.order {
+            OrderArg::Fifo => Order::Fifo,
+            OrderArg::Lifo => Order::Lifo,
+            OrderArg::Random => Order::Random { seed: args.seed },
+        },
+        filter: DeliveryFilter {
+            component: args.component,
+            process_id: args
+                .process
+                .as_deref()
+                .map(|text| process_of(&store, text))
+                .transpose()?,
+            exclude: Vec::new(),
+        },
+        limit: args.limit,
+    };
+    let mut reports = Vec::new();
+    let count = dispatch(&mut store, &plan, &mut |r| reports.push(r.clone()))?;
+    for report in &reports {
+        ctx.log(&report.log)?;
+        print_report(ctx, report, "delivered")?;
+    }
+    ctx.report_failures(&reports)?;
+    if count == 0 {
+        ctx.note("nothing pending to deliver")?;
+    }
+    Ok(())
+}
+
+/// One line per delivery: what was delivered to whom and what it did.
+pub fn print_report(ctx: &mut Context, report: &Report, verb: &str) -> anyhow::Result<()> {
+    let d = &report.delivery;
+    let published: Vec<u64> = report.published.iter().map(|e| e.seq).collect();
+    let result = match &report.result {
+        Handled::Applied => "applied",
+        Handled::NoOp => "no-op",
+        Handled::Failed { parked: true, .. } => "failed (parked)",
+        Handled::Failed { parked: false, .. } => "failed",
+    };
+    if ctx.json {
+        return ctx.json_line(&serde_json::json!({
+            "seq": d.seq,
+            "topic": d.topic,
+            "component": d.component,
+            "processId": d.process_id,
+            "result": result,
+            "published": published,
+        }));
+    }
+    let published = match published.as_slice() {
+        [] => String::new(),
+        seqs => format!(
+            ", published {}",
+            seqs.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    writeln!(
+        ctx.out,
+        "{verb} {:<4} {:<19} to {:<11} {result}{published}",
+        d.seq,
+        d.topic.as_str(),
+        d.component.as_str(),
+    )?;
+    Ok(())
+}

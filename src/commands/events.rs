@@ -1,0 +1,71 @@
+//! `pi7 events`: the integration log, in `seq` order.
+
+use std::time::Duration;
+
+use super::list::process_of;
+use super::Context;
+use crate::domain::Topic;
+use crate::render;
+use crate::store::OpenMode;
+
+const FOLLOW_POLL: Duration = Duration::from_millis(200);
+
+/// Print the event log in `seq` order, as a table or (with `--json`) JSON
+/// Lines, one envelope a line
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only the events of this process (any ID of the process, or a unique prefix)
+    #[arg(long, value_name = "ID")]
+    pub process: Option<String>,
+
+    /// Only the events of this topic
+    #[arg(long, value_parser = topic_parser())]
+    pub topic: Option<Topic>,
+
+    /// Only the events after this seq
+    #[arg(long, value_name = "SEQ", default_value_t = 0)]
+    pub since: u64,
+
+    /// Keep running and print new events as they land (stop with Ctrl-C)
+    #[arg(short, long)]
+    pub follow: bool,
+}
+
+fn topic_parser() -> impl clap::builder::TypedValueParser<Value = Topic> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Topic::ALL.map(|t| t.as_str())).map(|s| {
+        s.parse::<Topic>()
+            .expect("only known topics are possible values")
+    })
+}
+
+pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+    let store = ctx.open(OpenMode::ReadOnly)?;
+    let process = args
+        .process
+        .as_deref()
+        .map(|text| process_of(&store, text))
+        .transpose()?;
+    let json = ctx.json;
+    let out = &mut *ctx.out;
+    if !json {
+        write!(out, "{}", render::events_header())?;
+    }
+    let mut last = args.since;
+    loop {
+        last = store.for_each_event(last, process, args.topic, &mut |event| {
+            if json {
+                serde_json::to_writer(&mut *out, &event)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{}", render::event_line(&event))?;
+            }
+            Ok(())
+        })?;
+        if !args.follow {
+            return Ok(());
+        }
+        out.flush()?;
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}

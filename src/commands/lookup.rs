@@ -1,0 +1,76 @@
+//! Turning what a user typed (an id, or a unique prefix of at least four
+//! characters, as git takes short hashes) into the one thing it names.
+
+use std::fmt::Write as _;
+
+use crate::store::{DocumentKind, Found, SqliteStore};
+
+pub const MIN_PREFIX: usize = 4;
+const MAX_CANDIDATES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("ID prefix '{prefix}' is too short: give at least {MIN_PREFIX} characters")]
+    TooShort { prefix: String },
+    #[error("'{text}' is not an ID: IDs are hex digits and dashes")]
+    NotAnId { text: String },
+    #[error("no {what} has an ID starting with '{prefix}'")]
+    NotFound { prefix: String, what: String },
+    #[error("{}", ambiguous_message(.prefix, .candidates))]
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<Found>,
+    },
+}
+
+fn ambiguous_message(prefix: &str, candidates: &[Found]) -> String {
+    let mut message = format!("ID prefix '{prefix}' is ambiguous; the candidates are:");
+    for found in candidates {
+        let _ = write!(message, "\n  {:<11}  {}", found.kind.as_str(), found.id);
+    }
+    message
+}
+
+/// Normalizes and checks what the user typed, without touching the store.
+pub fn parse_prefix(text: &str) -> Result<String, LookupError> {
+    let prefix = text.trim().to_ascii_lowercase();
+    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(LookupError::NotAnId {
+            text: text.to_string(),
+        });
+    }
+    if prefix.len() < MIN_PREFIX {
+        return Err(LookupError::TooShort { prefix });
+    }
+    Ok(prefix)
+}
+
+/// The one thing of one of `kinds` whose id starts with `text`.
+pub fn resolve(store: &SqliteStore, text: &str, kinds: &[DocumentKind]) -> anyhow::Result<Found> {
+    let prefix = parse_prefix(text)?;
+    let mut candidates: Vec<Found> = store
+        .find(&prefix, MAX_CANDIDATES)?
+        .into_iter()
+        .filter(|f| kinds.contains(&f.kind))
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    match candidates.len() {
+        0 => Err(LookupError::NotFound {
+            prefix,
+            what: describe(kinds),
+        }
+        .into()),
+        1 => Ok(candidates.remove(0)),
+        _ => Err(LookupError::Ambiguous { prefix, candidates }.into()),
+    }
+}
+
+fn describe(kinds: &[DocumentKind]) -> String {
+    let names: Vec<_> = kinds.iter().map(|k| k.as_str()).collect();
+    match names.as_slice() {
+        [] => "document".into(),
+        [one] => (*one).into(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,363 @@
+//! The integration layer: the routing table, publishing, and the delivery
+//! loop that hands pending deliveries to components.
+//!
+//! It is generic over [`Store`], so the command line runs it on SQLite and
+//! the tests and the checker run the very same code in memory. Handling one
+//! delivery (load the component's documents, apply the pure handler, save,
+//! publish what it published, mark the delivery done) happens inside one
+//! store transaction: a crash never leaves half a delivery behind.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::{reservation, saga, Component, Envelope, NewEvent, Outcome, Topic};
+use crate::store::{
+    Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx,
+};
+
+/// Which components each topic is delivered to. The one place routing lives.
+pub const ROUTES: &[(Topic, &[Component])] = &[
+    (
+        Topic::SalesOrderRequest,
+        &[Component::SalesOrder, Component::Reservation],
+    ),
+    (Topic::ReservationConfirm, &[Component::SalesOrder]),
+    // Terminal: the integration layer records it and nobody consumes it.
+    (Topic::SalesOrderConfirm, &[]),
+];
+
+/// How many times a delivery whose handler fails is tried before it is
+/// parked as failed. Handlers are deterministic, so retrying cannot help
+/// until pi7 itself changes; a bound keeps one bad event from being retried
+/// by every command forever.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Deliveries handled per transaction. Each delivery is atomic on its own;
+/// grouping a few keeps the write lock for milliseconds, not seconds.
+const BATCH: usize = 64;
+
+pub fn subscribers(topic: Topic) -> &'static [Component] {
+    ROUTES
+        .iter()
+        .find(|(t, _)| *t == topic)
+        .map_or(&[], |(_, components)| components)
+}
+
+/// Appends `event` and creates a pending delivery for every subscriber.
+pub fn publish(
+    tx: &mut dyn Tx,
+    event: NewEvent,
+    log: &mut Vec<String>,
+) -> Result<Envelope, StoreError> {
+    let envelope = tx.append(event)?;
+    let components = subscribers(envelope.topic);
+    log.push(format!(
+        "integration: received {}",
+        envelope.topic.description()
+    ));
+    log.push(format!("             {}", routing_phrase(components)));
+    for component in components {
+        tx.add_delivery(envelope.seq, *component)?;
+    }
+    Ok(envelope)
+}
+
+fn routing_phrase(components: &[Component]) -> String {
+    let names: Vec<_> = components.iter().map(|c| c.display_name()).collect();
+    match names.as_slice() {
+        [] => "recorded; no component subscribes to it".to_string(),
+        [one] => format!("delivering to {one} component"),
+        [init @ .., last] => format!("delivering to {} and {last} components", init.join(", ")),
+    }
+}
+
+/// In which order `dispatch` takes pending deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Fifo,
+    Lifo,
+    /// Uniformly among the pending deliveries, reproducibly for a seed.
+    Random {
+        seed: u64,
+    },
+}
+
+/// What to deliver: in which order, which deliveries, how many at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub order: Order,
+    pub filter: DeliveryFilter,
+    pub limit: Option<usize>,
+}
+
+impl Plan {
+    /// Every pending delivery, oldest first: what writing commands run.
+    pub fn drain() -> Self {
+        Plan {
+            order: Order::Fifo,
+            filter: DeliveryFilter::default(),
+            limit: None,
+        }
+    }
+}
+
+/// What happened to one delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub delivery: Delivery,
+    pub result: Handled,
+    /// The events the handler published, as appended.
+    pub published: Vec<Envelope>,
+    /// The workflow log lines, in the original's words.
+    pub log: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Documents changed or events were published.
+    Applied,
+    /// The event's effect was already there: nothing changed.
+    NoOp,
+    /// The handler could not read the event; `parked` once it has failed
+    /// [`MAX_ATTEMPTS`] times.
+    Failed { error: String, parked: bool },
+}
+
+/// Handles pending deliveries according to `plan`, calling `each` for every
+/// delivery after it has been committed. Deliveries that handling publishes
+/// join the pending set and are taken in the same order.
+pub fn dispatch<S: Store>(
+    store: &mut S,
+    plan: &Plan,
+    each: &mut dyn FnMut(&Report),
+) -> anyhow::Result<usize> {
+    let mut rng = match plan.order {
+        Order::Random { seed } => Some(ChaCha8Rng::seed_from_u64(seed)),
+        _ => None,
+    };
+    let mut filter = plan.filter.clone();
+    let mut delivered = 0;
+    loop {
+        let room = plan.limit.map_or(BATCH, |l| (l - delivered).min(BATCH));
+        if room == 0 {
+            break;
+        }
+        // The transaction may be retried when the database is busy, so it
+        // works on copies that are kept only once it has committed.
+        let (reports, rng_after, filter_after) = store.transaction(&mut |tx| {
+            let mut rng = rng.clone();
+            let mut filter = filter.clone();
+            let mut reports = Vec::new();
+            while reports.len() < room {
+                let Some(delivery) = next(tx, plan.order, &filter, rng.as_mut())? else {
+                    break;
+                };
+                let report = deliver(tx, &delivery)?;
+                if let Handled::Failed { parked: false, .. } = report.result {
+                    filter.exclude.push(delivery.key);
+                }
+                reports.push(report);
+            }
+            Ok((reports, rng, filter))
+        })?;
+        rng = rng_after;
+        filter = filter_after;
+        delivered += reports.len();
+        let finished = reports.len() < room;
+        for report in &reports {
+            each(report);
+        }
+        if finished {
+            break;
+        }
+    }
+    Ok(delivered)
+}
+
+fn next(
+    tx: &mut dyn Tx,
+    order: Order,
+    filter: &DeliveryFilter,
+    rng: Option<&mut ChaCha8Rng>,
+) -> Result<Option<Delivery>, StoreError> {
+    match (order, rng) {
+        (Order::Fifo, _) => tx.next_pending(Pick::First, filter),
+        (Order::Lifo, _) => tx.next_pending(Pick::Last, filter),
+        (Order::Random { .. }, Some(rng)) => {
+            let mut pending = tx.pending(filter)?;
+            if pending.is_empty() {
+                return Ok(None);
+            }
+            let index = rng.random_range(0..pending.len());
+            Ok(Some(pending.swap_remove(index)))
+        }
+        (Order::Random { .. }, None) => unreachable!("a random order always has its rng"),
+    }
+}
+
+/// Handles one delivery inside the caller's transaction.
+pub fn deliver(tx: &mut dyn Tx, delivery: &Delivery) -> Result<Report, StoreError> {
+    let event = tx.event(delivery.seq)?;
+    match apply(tx, delivery.component, &event)? {
+        Ok(effects) => {
+            let mut log = effects.log;
+            let mut published = Vec::new();
+            for new_event in effects.published {
+                published.push(publish(tx, new_event, &mut log)?);
+            }
+            tx.finish_delivery(delivery, Finished::Done)?;
+            let result = if effects.changed == 0 && published.is_empty() {
+                Handled::NoOp
+            } else {
+                Handled::Applied
+            };
+            Ok(Report {
+                delivery: delivery.clone(),
+                result,
+                published,
+                log,
+            })
+        }
+        Err(error) => {
+            let parked = delivery.attempts + 1 >= MAX_ATTEMPTS;
+            tx.finish_delivery(
+                delivery,
+                Finished::Failed {
+                    error: error.clone(),
+                    park: parked,
+                },
+            )?;
+            Ok(Report {
+                delivery: delivery.clone(),
+                log: vec![format!("{}: failed: {error}", delivery.component)],
+                result: Handled::Failed { error, parked },
+                published: Vec::new(),
+            })
+        }
+    }
+}
+
+/// Delivers an already handled event to `component` again, as an
+/// at-least-once broker may. The handlers make that a no-op; whatever it
+/// does is applied all the same and the duplicate is recorded. A parked
+/// delivery is retried instead.
+pub fn redeliver(
+    tx: &mut dyn Tx,
+    seq: u64,
+    component: Component,
+    now: i64,
+) -> anyhow::Result<Report> {
+    if tx.event(seq).is_err() {
+        return Err(RedeliverError::NoSuchEvent { seq }.into());
+    }
+    let delivery = tx
+        .delivery(seq, component)?
+        .ok_or(RedeliverError::NotRouted { seq, component })?;
+    match delivery.status {
+        DeliveryStatus::Pending => Err(RedeliverError::StillPending { seq, component }.into()),
+        DeliveryStatus::Failed => {
+            let retry = Delivery {
+                attempts: 0,
+                ..delivery
+            };
+            Ok(deliver(tx, &retry)?)
+        }
+        DeliveryStatus::Done => {
+            let event = tx.event(seq)?;
+            let effects =
+                apply(tx, component, &event)?.map_err(|error| RedeliverError::HandlerFailed {
+                    seq,
+                    component,
+                    error,
+                })?;
+            let mut log = effects.log;
+            let mut published = Vec::new();
+            for new_event in effects.published {
+                published.push(publish(tx, new_event, &mut log)?);
+            }
+            let changed = effects.changed > 0 || !published.is_empty();
+            tx.record_redelivery(seq, component, now, changed)?;
+            Ok(Report {
+                delivery,
+                result: if changed {
+                    Handled::Applied
+                } else {
+                    Handled::NoOp
+                },
+                published,
+                log,
+            })
+        }
+    }
+}
+
+/// Why an event cannot be redelivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedeliverError {
+    #[error("there is no event with seq {seq}")]
+    NoSuchEvent { seq: u64 },
+    #[error("event {seq} ({topic}) is routed to no component")]
+    Unrouted { seq: u64, topic: Topic },
+    #[error("event {seq} is not routed to the {component} component")]
+    NotRouted { seq: u64, component: Component },
+    #[error("event {seq} has not been delivered to {component} yet; `pi7 dispatch` delivers it")]
+    StillPending { seq: u64, component: Component },
+    #[error("redelivering event {seq} to {component} failed: {error}")]
+    HandlerFailed {
+        seq: u64,
+        component: Component,
+        error: String,
+    },
+}
+
+struct Effects {
+    changed: usize,
+    published: Vec<NewEvent>,
+    log: Vec<String>,
+}
+
+impl<D> From<Outcome<D>> for Effects {
+    fn from(outcome: Outcome<D>) -> Self {
+        Effects {
+            changed: outcome.changed.len(),
+            published: outcome.published,
+            log: outcome.log,
+        }
+    }
+}
+
+/// Loads the component's state for the event's process, runs the pure
+/// handler and saves what it changed. The inner error is the handler's:
+/// it could not read the event, and nothing was saved.
+fn apply(
+    tx: &mut dyn Tx,
+    component: Component,
+    event: &Envelope,
+) -> Result<Result<Effects, String>, StoreError> {
+    match component {
+        Component::SalesOrder => {
+            let state = tx.sales_order(event.process_id)?;
+            match saga::handle(state.as_ref(), event) {
+                Ok(outcome) => {
+                    for doc in &outcome.changed {
+                        tx.save_sales_order(doc)?;
+                    }
+                    Ok(Ok(outcome.into()))
+                }
+                Err(e) => Ok(Err(e.to_string())),
+            }
+        }
+        Component::Reservation => {
+            let state = tx.reservations(event.process_id)?;
+            match reservation::handle(&state, event) {
+                Ok(outcome) => {
+                    for doc in &outcome.changed {
+                        tx.save_reservation(doc)?;
+                    }
+                    Ok(Ok(outcome.into()))
+                }
+                Err(e) => Ok(Err(e.to_string())),
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! pi7: the PI 7 order/order-line system with its sales-order saga, as a
+//! library behind the `pi7` command.
+//!
+//! - [`domain`]: the pure core (events, documents, components, saga).
+//! - [`store`]: SQLite and in-memory storage.
+//! - [`dispatch`]: routing and the delivery loop, generic over the store.
+//! - [`cli`] and [`commands`]: the command line, thin over the rest.
+
+pub mod cli;
+pub mod commands;
+pub mod dispatch;
+pub mod domain;
+pub mod error;
+pub mod render;
+pub mod store;
+
+use clap::Parser;
+use std::io::{ErrorKind, Write};
+use std::process::ExitCode;
+
+/// The whole `pi7` binary: parse, run, map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let result = commands::run(cli, &mut out, &mut err).and_then(|()| Ok(out.flush()?));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            let _ = writeln!(err, "pi7: error: {e:#}");
+            ExitCode::from(error::exit_code(&e))
+        }
+    }
+}
+
+/// A reader that stopped reading (`pi7 events | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|j| j.io_error_kind())
+                .is_some_and(|k| k == ErrorKind::BrokenPipe)
+    })
+}

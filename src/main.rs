@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    pi7::main()
+}

@@ -1,0 +1,691 @@
+//! The SQLite store: one file, WAL mode, schema version in `user_version`.
+//!
+//! Writing transactions take the write lock up front (`BEGIN IMMEDIATE`), so
+//! a transaction never has to upgrade a read lock, which is the one case a
+//! busy timeout cannot cure; whatever stays busy is retried whole, bounded,
+//! with jitter.
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+use super::{Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx};
+use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc, Source, Topic};
+
+/// The schema version this pi7 writes, kept in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Marks a file as a pi7 database (`PRAGMA application_id`): "pi7\0".
+const APPLICATION_ID: i64 = 0x7069_3700;
+
+/// Migrations in order: entry `n` takes the schema from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Whether a command means to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    ReadWrite,
+    ReadOnly,
+}
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What an id (or id prefix) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DocumentKind {
+    SalesOrder,
+    Reservation,
+    Process,
+}
+
+impl DocumentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::SalesOrder => "sales order",
+            DocumentKind::Reservation => "reservation",
+            DocumentKind::Process => "process",
+        }
+    }
+}
+
+/// One match for an id prefix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Found {
+    pub kind: DocumentKind,
+    pub id: Uuid,
+    pub process_id: Uuid,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it (and its directory) when
+    /// writing and it does not exist yet. A file that is not a pi7 database,
+    /// or that a newer pi7 wrote, is refused and left exactly as it was.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        let exists = path.exists();
+        let read_only_file = exists
+            && std::fs::metadata(path)
+                .map(|m| m.permissions().readonly())
+                .unwrap_or(false);
+        if mode == OpenMode::ReadWrite && read_only_file {
+            return Err(StoreError::ReadOnly { path: display });
+        }
+        if !exists {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::CannotOpen {
+                    path: display.clone(),
+                    detail: format!("cannot create {}: {e}", dir.display()),
+                })?;
+            }
+        }
+        let flags = if read_only_file {
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        };
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| StoreError::CannotOpen {
+                path: display.clone(),
+                detail: e.to_string(),
+            })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.check_and_migrate(read_only_file)?;
+        Ok(store)
+    }
+
+    /// An empty database in memory, for tests and benchmarks.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = SqliteStore {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        store.check_and_migrate(false)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn check_and_migrate(&mut self, read_only: bool) -> Result<(), StoreError> {
+        let path = self.display_path();
+        let not_pi7 = |detail: &str| StoreError::NotPi7 {
+            path: path.clone(),
+            detail: detail.to_string(),
+        };
+        let header = self.conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id()),
+                    (SELECT user_version FROM pragma_user_version()),
+                    (SELECT count(*) FROM sqlite_master)",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        );
+        let (application_id, version, objects) = match header {
+            Ok(h) => h,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(not_pi7("the file is not an SQLite database"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let fresh = application_id == 0 && version == 0 && objects == 0;
+        if !fresh && application_id != APPLICATION_ID {
+            return Err(not_pi7("it is an SQLite database of another application"));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if read_only {
+            if version < SCHEMA_VERSION {
+                return Err(StoreError::ReadOnly { path });
+            }
+            return Ok(());
+        }
+        // WAL lets readers go on while one process writes; NORMAL syncs at
+        // checkpoints, not at every commit (see the README on durability).
+        self.conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if version < SCHEMA_VERSION {
+            self.migrate(version)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every migration from `from` on, all in one transaction.
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current == from {
+            for migration in &MIGRATIONS[from as usize..] {
+                tx.execute_batch(migration)?;
+            }
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn run_once<T>(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&mut SqliteTx { conn: &tx })?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    // ---- reads the command line makes ----
+
+    pub fn sales_order_by_id(&self, id: Uuid) -> Result<Option<SalesOrderDoc>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT document FROM salesorders WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|json| parse_document(&json))
+            .transpose()
+    }
+
+    pub fn sales_order_by_process(
+        &self,
+        process_id: Uuid,
+    ) -> Result<Option<SalesOrderDoc>, StoreError> {
+        SqliteTx { conn: &self.conn }.sales_order(process_id)
+    }
+
+    pub fn reservation_by_id(&self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError> {
+        SqliteTx { conn: &self.conn }.reservation(id)
+    }
+
+    pub fn reservations_of(&self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
+        SqliteTx { conn: &self.conn }.reservations(process_id)
+    }
+
+    /// Sales orders in the order they were created, narrowed by the filters.
+    pub fn list_sales_orders(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+    ) -> Result<Vec<SalesOrderDoc>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT document FROM salesorders
+             WHERE (?1 IS NULL OR status = ?1)
+               AND (?2 IS NULL OR process_id = ?2)
+               AND (?3 IS NULL OR customer = ?3)
+             ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(
+            params![status, process_id.map(|p| p.to_string()), customer],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|json| parse_document(&json?)).collect()
+    }
+
+    /// Reservations in the order they were made, narrowed by the filters.
+    /// `customer` is the customer of the reservation's sales order.
+    pub fn list_reservations(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+    ) -> Result<Vec<ReservationDoc>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.document FROM reservations r
+             WHERE (?1 IS NULL OR r.status = ?1)
+               AND (?2 IS NULL OR r.process_id = ?2)
+               AND (?3 IS NULL OR r.process_id IN
+                    (SELECT process_id FROM salesorders WHERE customer = ?3))
+             ORDER BY r.rowid",
+        )?;
+        let rows = stmt.query_map(
+            params![status, process_id.map(|p| p.to_string()), customer],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|json| parse_document(&json?)).collect()
+    }
+
+    /// Everything whose id starts with `prefix` (lowercase hex and dashes):
+    /// sales orders, reservations and processes. At most `limit` of each.
+    pub fn find(&self, prefix: &str, limit: usize) -> Result<Vec<Found>, StoreError> {
+        let upper = format!("{prefix}~"); // '~' sorts after every id character
+        let mut found = Vec::new();
+        let queries: [(DocumentKind, &str); 3] = [
+            (
+                DocumentKind::SalesOrder,
+                "SELECT id, process_id FROM salesorders WHERE id >= ?1 AND id < ?2 LIMIT ?3",
+            ),
+            (
+                DocumentKind::Reservation,
+                "SELECT id, process_id FROM reservations WHERE id >= ?1 AND id < ?2 LIMIT ?3",
+            ),
+            (
+                DocumentKind::Process,
+                "SELECT DISTINCT process_id, process_id FROM events
+                 WHERE process_id >= ?1 AND process_id < ?2 LIMIT ?3",
+            ),
+        ];
+        for (kind, sql) in queries {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![prefix, upper, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (id, process_id) = row?;
+                found.push(Found {
+                    kind,
+                    id: parse_uuid(&id)?,
+                    process_id: parse_uuid(&process_id)?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Calls `each` for every event after `since`, in `seq` order, narrowed by
+    /// process and topic, without holding more than one event in memory.
+    pub fn for_each_event(
+        &self,
+        since: u64,
+        process_id: Option<Uuid>,
+        topic: Option<Topic>,
+        each: &mut dyn FnMut(Envelope) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+             FROM events
+             WHERE seq > ?1
+               AND (?2 IS NULL OR process_id = ?2)
+               AND (?3 IS NULL OR topic = ?3)
+             ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![
+            since as i64,
+            process_id.map(|p| p.to_string()),
+            topic.map(|t| t.as_str())
+        ])?;
+        let mut last = since;
+        while let Some(row) = rows.next()? {
+            let event = envelope_from_row(row)?;
+            last = event.seq;
+            each(event)?;
+        }
+        Ok(last)
+    }
+
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+
+    /// Deliveries with `status`, first first, narrowed by `filter`.
+    pub fn deliveries(
+        &self,
+        status: DeliveryStatus,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        select_deliveries(&self.conn, status, filter, Pick::First, None)
+    }
+}
+
+impl Store for SqliteStore {
+    fn transaction<T>(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut attempt = 1;
+        loop {
+            match self.run_once(work) {
+                Err(e) if is_busy(&e) => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Busy { attempts: attempt }.into());
+                    }
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                Err(e) if is_read_only(&e) => {
+                    return Err(StoreError::ReadOnly {
+                        path: self.display_path(),
+                    }
+                    .into())
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+fn sqlite_code(e: &anyhow::Error) -> Option<rusqlite::ErrorCode> {
+    let sqlite = e.downcast_ref::<rusqlite::Error>().or_else(|| {
+        e.downcast_ref::<StoreError>().and_then(|s| match s {
+            StoreError::Sqlite(inner) => Some(inner),
+            _ => None,
+        })
+    })?;
+    sqlite.sqlite_error_code()
+}
+
+fn is_busy(e: &anyhow::Error) -> bool {
+    matches!(
+        sqlite_code(e),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn is_read_only(e: &anyhow::Error) -> bool {
+    sqlite_code(e) == Some(rusqlite::ErrorCode::ReadOnly)
+}
+
+/// Exponential backoff with jitter, so that processes that collided do not
+/// collide again in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let base_ms = 10u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0) as u64;
+    let jitter = (nanos ^ u64::from(std::process::id()).wrapping_mul(0x9e37_79b9)) % base_ms;
+    Duration::from_millis(base_ms / 2 + jitter)
+}
+
+struct SqliteTx<'a> {
+    conn: &'a Connection,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (id, topic, process_id, causation_id, source, time, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                event.id.to_string(),
+                event.topic.as_str(),
+                event.process_id.to_string(),
+                event.causation_id.map(|c| c.to_string()),
+                event.source.as_str(),
+                event.time,
+                event.payload.to_string(),
+            ])?;
+        let seq = self.conn.last_insert_rowid() as u64;
+        Ok(event.sequenced(seq))
+    }
+
+    fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO deliveries (seq, component) VALUES (?1, ?2)")?
+            .execute(params![seq as i64, component.as_str()])?;
+        Ok(())
+    }
+
+    fn event(&mut self, seq: u64) -> Result<Envelope, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+                 FROM events WHERE seq = ?1",
+            )?
+            .query_row([seq as i64], |row| Ok(envelope_from_row(row)))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("no event with seq {seq}")))?
+    }
+
+    fn has_event(&mut self, id: Uuid) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?
+            .exists([id.to_string()])?)
+    }
+
+    fn next_pending(
+        &mut self,
+        order: Pick,
+        filter: &DeliveryFilter,
+    ) -> Result<Option<Delivery>, StoreError> {
+        Ok(select_deliveries(self.conn, DeliveryStatus::Pending, filter, order, Some(1))?.pop())
+    }
+
+    fn pending(&mut self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        select_deliveries(
+            self.conn,
+            DeliveryStatus::Pending,
+            filter,
+            Pick::First,
+            None,
+        )
+    }
+
+    fn finish_delivery(&mut self, delivery: &Delivery, result: Finished) -> Result<(), StoreError> {
+        let (status, error) = match result {
+            Finished::Done => (DeliveryStatus::Done, None),
+            Finished::Failed { error, park: true } => (DeliveryStatus::Failed, Some(error)),
+            Finished::Failed { error, park: false } => (delivery.status, Some(error)),
+        };
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET status = ?2, attempts = attempts + 1, error = ?3
+                 WHERE key = ?1",
+            )?
+            .execute(params![delivery.key, status.as_str(), error])?;
+        Ok(())
+    }
+
+    fn record_redelivery(
+        &mut self,
+        seq: u64,
+        component: Component,
+        time: i64,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO redeliveries (seq, component, time, changed) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![seq as i64, component.as_str(), time, changed])?;
+        Ok(())
+    }
+
+    fn delivery(&mut self, seq: u64, component: Component) -> Result<Option<Delivery>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{DELIVERY_COLUMNS} WHERE d.seq = ?1 AND d.component = ?2"
+        ))?;
+        let mut rows = stmt.query(params![seq as i64, component.as_str()])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(delivery_from_row(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn sales_order(&mut self, process_id: Uuid) -> Result<Option<SalesOrderDoc>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT document FROM salesorders WHERE process_id = ?1")?
+            .query_row([process_id.to_string()], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|json| parse_document(&json))
+            .transpose()
+    }
+
+    fn reservations(&mut self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT document FROM reservations WHERE process_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([process_id.to_string()], |r| r.get::<_, String>(0))?;
+        rows.map(|json| parse_document(&json?)).collect()
+    }
+
+    fn reservation(&mut self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT document FROM reservations WHERE id = ?1")?
+            .query_row([id.to_string()], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|json| parse_document(&json))
+            .transpose()
+    }
+
+    fn save_sales_order(&mut self, doc: &SalesOrderDoc) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO salesorders (id, process_id, customer, status, document)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET
+                   customer = excluded.customer, status = excluded.status,
+                   document = excluded.document",
+            )?
+            .execute(params![
+                doc.id.to_string(),
+                doc.process_id.to_string(),
+                doc.object.customer,
+                doc.object.status.as_str(),
+                to_json(doc),
+            ])?;
+        Ok(())
+    }
+
+    fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO reservations (id, process_id, status, document)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET
+                   status = excluded.status, document = excluded.document",
+            )?
+            .execute(params![
+                doc.id.to_string(),
+                doc.process_id.to_string(),
+                doc.object.status.as_str(),
+                to_json(doc),
+            ])?;
+        Ok(())
+    }
+}
+
+const DELIVERY_COLUMNS: &str =
+    "SELECT d.key, d.seq, e.topic, d.component, e.process_id, d.status, d.attempts, d.error
+     FROM deliveries d JOIN events e ON e.seq = d.seq";
+
+fn select_deliveries(
+    conn: &Connection,
+    status: DeliveryStatus,
+    filter: &DeliveryFilter,
+    order: Pick,
+    limit: Option<usize>,
+) -> Result<Vec<Delivery>, StoreError> {
+    let direction = match order {
+        Pick::First => "ASC",
+        Pick::Last => "DESC",
+    };
+    // Deliveries excluded by the caller are few (those that failed in this
+    // run), so they are skipped here rather than in SQL.
+    let sql = format!(
+        "{DELIVERY_COLUMNS}
+         WHERE d.status = ?1
+           AND (?2 IS NULL OR d.component = ?2)
+           AND (?3 IS NULL OR e.process_id = ?3)
+         ORDER BY d.key {direction}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![
+        status.as_str(),
+        filter.component.map(|c| c.as_str()),
+        filter.process_id.map(|p| p.to_string()),
+    ])?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next()? {
+        let delivery = delivery_from_row(row)?;
+        if filter.exclude.contains(&delivery.key) {
+            continue;
+        }
+        found.push(delivery);
+        if limit.is_some_and(|l| found.len() >= l) {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+fn delivery_from_row(row: &Row) -> Result<Delivery, StoreError> {
+    let status: String = row.get(5)?;
+    Ok(Delivery {
+        key: row.get(0)?,
+        seq: row.get::<_, i64>(1)? as u64,
+        topic: parse_text(&row.get::<_, String>(2)?)?,
+        component: parse_text(&row.get::<_, String>(3)?)?,
+        process_id: parse_uuid(&row.get::<_, String>(4)?)?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown delivery status '{status}'")))?,
+        attempts: row.get(6)?,
+        error: row.get(7)?,
+    })
+}
+
+fn envelope_from_row(row: &Row) -> Result<Envelope, StoreError> {
+    let causation: Option<String> = row.get(4)?;
+    let payload: String = row.get(7)?;
+    Ok(Envelope {
+        seq: row.get::<_, i64>(0)? as u64,
+        id: parse_uuid(&row.get::<_, String>(1)?)?,
+        topic: parse_text(&row.get::<_, String>(2)?)?,
+        process_id: parse_uuid(&row.get::<_, String>(3)?)?,
+        causation_id: causation.as_deref().map(parse_uuid).transpose()?,
+        source: parse_text::<Source>(&row.get::<_, String>(5)?)?,
+        time: row.get(6)?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?,
+    })
+}
+
+fn parse_text<T: FromStr<Err = String>>(text: &str) -> Result<T, StoreError> {
+    text.parse().map_err(StoreError::Corrupt)
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id '{text}': {e}")))
+}
+
+fn parse_document<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("document: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(doc: &T) -> String {
+    serde_json::to_string(doc).expect("documents always serialize")
+}
