@@ -56,3 +56,6 @@ pub struct PayloadError {
     pub event_id: uuid::Uuid,
     pub reason: String,
 }
+
+#[cfg(test)]
+mod tests;
