@@ -4,7 +4,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::event::{ReservationConfirmed, SalesOrderRequested};
+use super::event::SalesOrderRequested;
 use super::order::{OrderRequest, RequestedLine};
 use super::*;
 
