@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::commands::{
-    completions, confirm, dispatch, events, list, pending, redeliver, show, submit,
+    check, completions, confirm, dispatch, events, list, pending, redeliver, show, submit,
 };
 
 /// pi7: sales orders, reservations and a saga that confirms an order once
@@ -64,5 +64,6 @@ pub enum Command {
     Pending(pending::Args),
     Dispatch(dispatch::Args),
     Redeliver(redeliver::Args),
+    Check(check::Args),
     Completions(completions::Args),
 }

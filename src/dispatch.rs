@@ -10,7 +10,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::domain::{reservation, saga, Component, Envelope, NewEvent, Outcome, Topic};
+use crate::domain::{
+    reservation, saga, Component, Envelope, NewEvent, Outcome, PayloadError, ReservationDoc,
+    SalesOrderDoc, Topic,
+};
 use crate::store::{
     Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx,
 };
@@ -71,6 +74,38 @@ fn routing_phrase(components: &[Component]) -> String {
     }
 }
 
+/// The handler of each component. The real ones unless a test swaps in a
+/// broken one to show that the checker catches it.
+#[derive(Clone, Copy)]
+pub struct Handlers {
+    pub sales_order:
+        fn(Option<&SalesOrderDoc>, &Envelope) -> Result<Outcome<SalesOrderDoc>, PayloadError>,
+    pub reservation:
+        fn(&[ReservationDoc], &Envelope) -> Result<Outcome<ReservationDoc>, PayloadError>,
+}
+
+impl Handlers {
+    pub const REAL: Handlers = Handlers {
+        sales_order: saga::handle,
+        reservation: reservation::handle,
+    };
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handlers")
+    }
+}
+
+impl PartialEq for Handlers {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.sales_order, other.sales_order)
+            && std::ptr::fn_addr_eq(self.reservation, other.reservation)
+    }
+}
+
+impl Eq for Handlers {}
+
 /// In which order `dispatch` takes pending deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
@@ -88,6 +123,7 @@ pub struct Plan {
     pub order: Order,
     pub filter: DeliveryFilter,
     pub limit: Option<usize>,
+    pub handlers: Handlers,
 }
 
 impl Plan {
@@ -97,6 +133,7 @@ impl Plan {
             order: Order::Fifo,
             filter: DeliveryFilter::default(),
             limit: None,
+            handlers: Handlers::REAL,
         }
     }
 }
@@ -152,7 +189,7 @@ pub fn dispatch<S: Store>(
                 let Some(delivery) = next(tx, plan.order, &filter, rng.as_mut())? else {
                     break;
                 };
-                let report = deliver(tx, &delivery)?;
+                let report = deliver(tx, &delivery, &plan.handlers)?;
                 if let Handled::Failed { parked: false, .. } = report.result {
                     filter.exclude.push(delivery.key);
                 }
@@ -196,9 +233,13 @@ fn next(
 }
 
 /// Handles one delivery inside the caller's transaction.
-pub fn deliver(tx: &mut dyn Tx, delivery: &Delivery) -> Result<Report, StoreError> {
+pub fn deliver(
+    tx: &mut dyn Tx,
+    delivery: &Delivery,
+    handlers: &Handlers,
+) -> Result<Report, StoreError> {
     let event = tx.event(delivery.seq)?;
-    match apply(tx, delivery.component, &event)? {
+    match apply(tx, delivery.component, &event, handlers)? {
         Ok(effects) => {
             let mut log = effects.log;
             let mut published = Vec::new();
@@ -246,6 +287,7 @@ pub fn redeliver(
     seq: u64,
     component: Component,
     now: i64,
+    handlers: &Handlers,
 ) -> anyhow::Result<Report> {
     if tx.event(seq).is_err() {
         return Err(RedeliverError::NoSuchEvent { seq }.into());
@@ -260,16 +302,17 @@ pub fn redeliver(
                 attempts: 0,
                 ..delivery
             };
-            Ok(deliver(tx, &retry)?)
+            Ok(deliver(tx, &retry, handlers)?)
         }
         DeliveryStatus::Done => {
             let event = tx.event(seq)?;
-            let effects =
-                apply(tx, component, &event)?.map_err(|error| RedeliverError::HandlerFailed {
+            let effects = apply(tx, component, &event, handlers)?.map_err(|error| {
+                RedeliverError::HandlerFailed {
                     seq,
                     component,
                     error,
-                })?;
+                }
+            })?;
             let mut log = effects.log;
             let mut published = Vec::new();
             for new_event in effects.published {
@@ -333,11 +376,12 @@ fn apply(
     tx: &mut dyn Tx,
     component: Component,
     event: &Envelope,
+    handlers: &Handlers,
 ) -> Result<Result<Effects, String>, StoreError> {
     match component {
         Component::SalesOrder => {
             let state = tx.sales_order(event.process_id)?;
-            match saga::handle(state.as_ref(), event) {
+            match (handlers.sales_order)(state.as_ref(), event) {
                 Ok(outcome) => {
                     for doc in &outcome.changed {
                         tx.save_sales_order(doc)?;
@@ -349,7 +393,7 @@ fn apply(
         }
         Component::Reservation => {
             let state = tx.reservations(event.process_id)?;
-            match reservation::handle(&state, event) {
+            match (handlers.reservation)(&state, event) {
                 Ok(outcome) => {
                     for doc in &outcome.changed {
                         tx.save_reservation(doc)?;

@@ -6,6 +6,7 @@
 //! - [`dispatch`]: routing and the delivery loop, generic over the store.
 //! - [`cli`] and [`commands`]: the command line, thin over the rest.
 
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod dispatch;

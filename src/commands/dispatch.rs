@@ -3,7 +3,7 @@
 use super::list::process_of;
 use super::pending::component_parser;
 use super::Context;
-use crate::dispatch::{dispatch, Handled, Order, Plan, Report};
+use crate::dispatch::{dispatch, Handled, Handlers, Order, Plan, Report};
 use crate::domain::Component;
 use crate::store::{DeliveryFilter, OpenMode};
 
@@ -62,6 +62,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             exclude: Vec::new(),
         },
         limit: args.limit,
+        handlers: Handlers::REAL,
     };
     let mut reports = Vec::new();
     let count = dispatch(&mut store, &plan, &mut |r| reports.push(r.clone()))?;

@@ -2,6 +2,7 @@
 //! text) and its `run`. Commands write results to `ctx.out` and diagnostics
 //! to `ctx.err`; they never print directly.
 
+pub mod check;
 pub mod completions;
 pub mod confirm;
 pub mod dispatch;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Pending(args) => pending::run(&mut ctx, args),
         Command::Dispatch(args) => dispatch::run(&mut ctx, args),
         Command::Redeliver(args) => redeliver::run(&mut ctx, args),
+        Command::Check(args) => check::run(&mut ctx, args),
         Command::Completions(args) => completions::run(&mut ctx, args),
     }
 }

@@ -3,7 +3,7 @@
 use super::dispatch::print_report;
 use super::pending::component_parser;
 use super::Context;
-use crate::dispatch::{redeliver, subscribers, RedeliverError};
+use crate::dispatch::{redeliver, subscribers, Handlers, RedeliverError};
 use crate::domain::Component;
 use crate::store::{OpenMode, Store};
 
@@ -43,7 +43,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         }
         components
             .into_iter()
-            .map(|c| redeliver(tx, args.seq, c, now))
+            .map(|c| redeliver(tx, args.seq, c, now, &Handlers::REAL))
             .collect::<anyhow::Result<Vec<_>>>()
     })?;
     for report in &reports {

@@ -41,6 +41,13 @@ impl Store for MemoryStore {
 
 impl Tx for MemoryStore {
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
+        // As SQLite's UNIQUE constraint does: an event id is appended once.
+        if self.events.iter().any(|e| e.id == event.id) {
+            return Err(StoreError::Corrupt(format!(
+                "event {} is already in the log",
+                event.id
+            )));
+        }
         let envelope = event.sequenced(self.events.len() as u64 + 1);
         self.events.push(envelope.clone());
         Ok(envelope)
