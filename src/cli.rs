@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::commands::{
-    check, completions, confirm, dispatch, events, list, pending, redeliver, show, submit,
+    check, completions, confirm, dispatch, events, list, pending, redeliver, show, submit, verify,
 };
 
 /// pi7: sales orders, reservations and a saga that confirms an order once
@@ -65,5 +65,6 @@ pub enum Command {
     Dispatch(dispatch::Args),
     Redeliver(redeliver::Args),
     Check(check::Args),
+    Verify(verify::Args),
     Completions(completions::Args),
 }

@@ -13,6 +13,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod render;
+pub mod replay;
 pub mod store;
 
 use clap::Parser;

@@ -109,7 +109,7 @@ pub fn print_report(ctx: &mut Context, report: &Report, verb: &str) -> anyhow::R
     };
     writeln!(
         ctx.out,
-        "{verb} {:<4} {:<19} to {:<11} {result}{published}",
+        "{verb} {:<4} {:<19} to {:<12} {result}{published}",
         d.seq,
         d.topic.as_str(),
         d.component.as_str(),

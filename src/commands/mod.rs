@@ -13,6 +13,7 @@ pub mod pending;
 pub mod redeliver;
 pub mod show;
 pub mod submit;
+pub mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Dispatch(args) => dispatch::run(&mut ctx, args),
         Command::Redeliver(args) => redeliver::run(&mut ctx, args),
         Command::Check(args) => check::run(&mut ctx, args),
+        Command::Verify(args) => verify::run(&mut ctx, args),
         Command::Completions(args) => completions::run(&mut ctx, args),
     }
 }

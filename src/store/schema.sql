@@ -25,6 +25,9 @@ CREATE TABLE deliveries (
               CHECK (status IN ('pending', 'done', 'failed')),
     attempts  INTEGER NOT NULL DEFAULT 0,
     error     TEXT,
+    -- 1, 2, 3... in the order deliveries were handled, so that a replay
+    -- can handle them in exactly that order again.
+    handled   INTEGER UNIQUE,
     UNIQUE (seq, component)
 );
 CREATE INDEX deliveries_pending ON deliveries (key) WHERE status = 'pending';

@@ -103,8 +103,21 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
         };
-        store.check_and_migrate(read_only_file)?;
-        Ok(store)
+        // Many processes opening one file at once can see SQLITE_BUSY
+        // (e.g. while another recovers the WAL) despite the busy timeout.
+        let mut attempt = 1;
+        loop {
+            match store.check_and_migrate(read_only_file) {
+                Err(StoreError::Sqlite(e)) if is_busy_code(e.sqlite_error_code()) => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Busy { attempts: attempt });
+                    }
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                other => return other.map(|()| store),
+            }
+        }
     }
 
     /// An empty database in memory, for tests and benchmarks.
@@ -358,6 +371,37 @@ impl SqliteStore {
             })? as u64)
     }
 
+    /// `PRAGMA integrity_check`: `["ok"]` or what SQLite found wrong.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// (number of events, highest seq).
+    pub fn event_count(&self) -> Result<(u64, u64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), coalesce(max(seq), 0) FROM events",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    /// Every delivery with the position in which it was handled (`None`
+    /// while not handled), in handling order, unhandled ones last.
+    pub fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<u64>)>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "{DELIVERY_COLUMNS_HANDLED} ORDER BY d.handled IS NULL, d.handled, d.key"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            let handled: Option<i64> = row.get(8)?;
+            found.push((delivery_from_row(row)?, handled.map(|h| h as u64)));
+        }
+        Ok(found)
+    }
+
     /// Deliveries with `status`, first first, narrowed by `filter`.
     pub fn deliveries(
         &self,
@@ -406,8 +450,12 @@ fn sqlite_code(e: &anyhow::Error) -> Option<rusqlite::ErrorCode> {
 }
 
 fn is_busy(e: &anyhow::Error) -> bool {
+    is_busy_code(sqlite_code(e))
+}
+
+fn is_busy_code(code: Option<rusqlite::ErrorCode>) -> bool {
     matches!(
-        sqlite_code(e),
+        code,
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
 }
@@ -503,7 +551,10 @@ impl Tx for SqliteTx<'_> {
         };
         self.conn
             .prepare_cached(
-                "UPDATE deliveries SET status = ?2, attempts = attempts + 1, error = ?3
+                "UPDATE deliveries SET status = ?2, attempts = attempts + 1, error = ?3,
+                   handled = CASE WHEN ?2 = 'done'
+                     THEN (SELECT coalesce(max(handled), 0) + 1 FROM deliveries)
+                   END
                  WHERE key = ?1",
             )?
             .execute(params![delivery.key, status.as_str(), error])?;
@@ -601,6 +652,11 @@ impl Tx for SqliteTx<'_> {
 
 const DELIVERY_COLUMNS: &str =
     "SELECT d.key, d.seq, e.topic, d.component, e.process_id, d.status, d.attempts, d.error
+     FROM deliveries d JOIN events e ON e.seq = d.seq";
+
+const DELIVERY_COLUMNS_HANDLED: &str =
+    "SELECT d.key, d.seq, e.topic, d.component, e.process_id, d.status, d.attempts, d.error,
+            d.handled
      FROM deliveries d JOIN events e ON e.seq = d.seq";
 
 fn select_deliveries(

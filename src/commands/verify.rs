@@ -1,0 +1,261 @@
+//! `pi7 verify`: audit a database.
+
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+use super::Context;
+use crate::dispatch::{subscribers, Handlers};
+use crate::domain::{OrderStatus, ReservationStatus, Topic};
+use crate::error::Violations;
+use crate::replay::replay;
+use crate::store::{DeliveryStatus, OpenMode, SqliteStore};
+
+/// Check a database: SQLite's integrity, the log, the deliveries, the saga's
+/// invariants, and that the documents equal a replay of the log
+///
+/// Prints what it checked, or one line per violation and exits 1.
+/// Processes with deliveries still pending or parked are in flight: their
+/// documents are compared with the replay but not held to the saga's
+/// end-state invariants.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
+    let store = ctx.open(OpenMode::ReadOnly)?;
+    let report = audit(&store)?;
+    if ctx.json {
+        ctx.json_line(&serde_json::json!({
+            "events": report.events,
+            "deliveries": report.deliveries,
+            "pending": report.pending,
+            "failed": report.failed,
+            "orders": report.orders,
+            "reservations": report.reservations,
+            "violations": report.violations,
+        }))?;
+    } else {
+        writeln!(
+            ctx.out,
+            "{} events, {} deliveries ({} pending, {} failed), {} sales orders, {} reservations",
+            report.events,
+            report.deliveries,
+            report.pending,
+            report.failed,
+            report.orders,
+            report.reservations
+        )?;
+        if report.violations.is_empty() {
+            writeln!(
+                ctx.out,
+                "ok: integrity, log, deliveries, saga invariants and replay all check out"
+            )?;
+        }
+        for violation in &report.violations {
+            writeln!(ctx.out, "violation: {violation}")?;
+        }
+    }
+    if report.violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Violations(format!(
+            "{} violation{} found in {}",
+            report.violations.len(),
+            if report.violations.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            store.path().display()
+        ))
+        .into())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub events: u64,
+    pub deliveries: usize,
+    pub pending: usize,
+    pub failed: usize,
+    pub orders: usize,
+    pub reservations: usize,
+    pub violations: Vec<String>,
+}
+
+pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
+    let mut audit = Audit::default();
+    let violations = &mut audit.violations;
+
+    let integrity = store.integrity_check()?;
+    if integrity != ["ok"] {
+        violations.extend(
+            integrity
+                .into_iter()
+                .map(|line| format!("integrity: {line}")),
+        );
+    }
+
+    let (count, max_seq) = store.event_count()?;
+    audit.events = count;
+    if count != max_seq {
+        violations.push(format!(
+            "the log has {count} events but its highest seq is {max_seq}: events are missing"
+        ));
+    }
+    let mut events = Vec::with_capacity(count as usize);
+    store.for_each_event(0, None, None, &mut |e| {
+        events.push(e);
+        Ok(())
+    })?;
+
+    let deliveries = store.deliveries_by_handling()?;
+    audit.deliveries = deliveries.len();
+    let mut in_flight: BTreeSet<Uuid> = BTreeSet::new();
+    let mut routed: BTreeMap<u64, Vec<_>> = BTreeMap::new();
+    for (d, handled) in &deliveries {
+        routed.entry(d.seq).or_default().push(d.component);
+        match d.status {
+            DeliveryStatus::Pending => audit.pending += 1,
+            DeliveryStatus::Failed => audit.failed += 1,
+            DeliveryStatus::Done => {}
+        }
+        if d.status != DeliveryStatus::Done {
+            in_flight.insert(d.process_id);
+        }
+        if (d.status == DeliveryStatus::Done) != handled.is_some() {
+            violations.push(format!(
+                "delivery of event {} to {} is {} but {}recorded as handled",
+                d.seq,
+                d.component,
+                d.status.as_str(),
+                if handled.is_some() { "" } else { "not " }
+            ));
+        }
+    }
+    for event in &events {
+        let mut expected = subscribers(event.topic).to_vec();
+        let mut actual = routed.remove(&event.seq).unwrap_or_default();
+        expected.sort();
+        actual.sort();
+        if expected != actual {
+            violations.push(format!(
+                "event {} ({}) has deliveries to {actual:?}; its topic routes to {expected:?}",
+                event.seq, event.topic
+            ));
+        }
+    }
+
+    let orders = store.list_sales_orders(None, None, None)?;
+    let reservations = store.list_reservations(None, None, None)?;
+    audit.orders = orders.len();
+    audit.reservations = reservations.len();
+    let reservation_status: BTreeMap<Uuid, ReservationStatus> = reservations
+        .iter()
+        .map(|r| (r.id, r.object.status))
+        .collect();
+    let mut published: BTreeMap<Uuid, usize> = BTreeMap::new();
+    for event in events
+        .iter()
+        .filter(|e| e.topic == Topic::SalesOrderConfirm)
+    {
+        *published.entry(event.process_id).or_default() += 1;
+    }
+    for order in &orders {
+        let o = &order.object;
+        let all_confirmed = o.customer.is_some()
+            && !o.reservations.is_empty()
+            && o.reservations
+                .iter()
+                .all(|l| l.status == ReservationStatus::Confirmed);
+        let confirmed = o.status == OrderStatus::Confirmed;
+        let times = published.remove(&order.process_id).unwrap_or(0);
+        if all_confirmed != confirmed {
+            violations.push(format!(
+                "sales order {} is {} but {} of its lines are confirmed",
+                order.id,
+                o.status,
+                if all_confirmed { "all" } else { "not all" }
+            ));
+        }
+        if times != usize::from(confirmed) {
+            violations.push(format!(
+                "sales order {} is {} and salesorder/confirm was published {times} times for it",
+                order.id, o.status
+            ));
+        }
+        if in_flight.contains(&order.process_id) {
+            continue;
+        }
+        for line in &o.reservations {
+            let status = reservation_status.get(&line.reservation_id);
+            if status != Some(&line.status) {
+                violations.push(format!(
+                    "line {} of sales order {} is {} but its reservation is {}",
+                    line.id,
+                    order.id,
+                    line.status,
+                    status.map_or("missing".to_string(), |s| s.to_string())
+                ));
+            }
+        }
+    }
+    for (process_id, times) in published {
+        violations.push(format!(
+            "salesorder/confirm was published {times} times for process {process_id}, which has no sales order"
+        ));
+    }
+
+    let handled: Vec<_> = deliveries
+        .into_iter()
+        .filter(|(_, handled)| handled.is_some())
+        .map(|(d, _)| d)
+        .collect();
+    match replay(&events, &handled, &Handlers::REAL) {
+        Err(e) => violations.push(format!("replay: {e}")),
+        Ok(rebuilt) => {
+            let stored_orders: BTreeMap<Uuid, _> =
+                orders.into_iter().map(|o| (o.process_id, o)).collect();
+            let stored_reservations: BTreeMap<Uuid, _> =
+                reservations.into_iter().map(|r| (r.id, r)).collect();
+            compare(
+                "sales order",
+                &stored_orders,
+                &rebuilt.sales_orders,
+                violations,
+            );
+            compare(
+                "reservation",
+                &stored_reservations,
+                &rebuilt.reservations,
+                violations,
+            );
+        }
+    }
+    Ok(audit)
+}
+
+fn compare<T: PartialEq + serde::Serialize>(
+    what: &str,
+    stored: &BTreeMap<Uuid, T>,
+    rebuilt: &BTreeMap<Uuid, T>,
+    violations: &mut Vec<String>,
+) {
+    for (key, doc) in stored {
+        match rebuilt.get(key) {
+            None => violations.push(format!(
+                "{what} {key} is stored but replaying the log does not make it"
+            )),
+            Some(replayed) if replayed != doc => violations.push(format!(
+                "{what} {key} differs from its replay: stored {}, replayed {}",
+                serde_json::to_string(doc).unwrap_or_default(),
+                serde_json::to_string(replayed).unwrap_or_default()
+            )),
+            Some(_) => {}
+        }
+    }
+    for key in rebuilt.keys().filter(|k| !stored.contains_key(k)) {
+        violations.push(format!(
+            "{what} {key} is missing: replaying the log makes it"
+        ));
+    }
+}
