@@ -9,6 +9,7 @@
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod crash;
 pub mod dispatch;
 pub mod domain;
 pub mod error;

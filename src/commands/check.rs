@@ -3,6 +3,7 @@
 use super::submit::read_input;
 use super::Context;
 use crate::check::{check, Options};
+use crate::crash::enumerate_crashes;
 use crate::dispatch::Handlers;
 use crate::domain::order::parse_orders;
 use crate::error::{BadOrder, Violations};
@@ -31,6 +32,11 @@ pub struct Args {
     /// Also deliver every handled event a second time, in every position
     #[arg(long)]
     pub duplicates: bool,
+
+    /// Also crash the walkthrough at every write in turn, recover, and check
+    /// that every effect still happened exactly once
+    #[arg(long)]
+    pub crashes: bool,
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
@@ -52,6 +58,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         let result = check(order, &options);
         let seconds = started.elapsed().as_secs_f64();
         let lines = order.reservations.len();
+        let crashes = args.crashes.then(|| enumerate_crashes(order));
         if ctx.json {
             let (summary, violation) = match &result {
                 Ok(summary) => (Some(summary), None),
@@ -63,8 +70,12 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
                 "duplicates": args.duplicates,
                 "summary": summary,
                 "violation": violation,
+                "crashes": crashes.as_ref().map(|c| match c {
+                    Ok(summary) => serde_json::json!({ "crashPoints": summary.crash_points }),
+                    Err(message) => serde_json::json!({ "violation": message }),
+                }),
             }))?;
-            failed += usize::from(violation.is_some());
+            failed += usize::from(violation.is_some() || matches!(crashes, Some(Err(_))));
             continue;
         }
         let duplicates = if args.duplicates {
@@ -107,6 +118,18 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
                 for (number, step) in violation.schedule.iter().enumerate() {
                     writeln!(ctx.out, "  {:>4}. {step}", number + 1)?;
                 }
+            }
+        }
+        match crashes {
+            None => {}
+            Some(Ok(summary)) => writeln!(
+                ctx.out,
+                "  crashed the walkthrough at each of its {} writes: after recovery, every effect happened exactly once",
+                summary.crash_points
+            )?,
+            Some(Err(message)) => {
+                failed += 1;
+                writeln!(ctx.out, "  VIOLATION after a crash: {message}")?;
             }
         }
     }

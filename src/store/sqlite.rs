@@ -670,18 +670,22 @@ fn select_deliveries(
         Pick::First => "ASC",
         Pick::Last => "DESC",
     };
+    // The status is written into the statement, not bound: only a literal
+    // `status = 'pending'` lets SQLite use the partial indexes
+    // (`deliveries_pending`, `deliveries_failed`); with a bound parameter it
+    // scans every delivery ever made to find the next pending one.
     // Deliveries excluded by the caller are few (those that failed in this
     // run), so they are skipped here rather than in SQL.
     let sql = format!(
         "{DELIVERY_COLUMNS}
-         WHERE d.status = ?1
-           AND (?2 IS NULL OR d.component = ?2)
-           AND (?3 IS NULL OR e.process_id = ?3)
-         ORDER BY d.key {direction}"
+         WHERE d.status = '{status}'
+           AND (?1 IS NULL OR d.component = ?1)
+           AND (?2 IS NULL OR e.process_id = ?2)
+         ORDER BY d.key {direction}",
+        status = status.as_str(),
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params![
-        status.as_str(),
         filter.component.map(|c| c.as_str()),
         filter.process_id.map(|p| p.to_string()),
     ])?;
