@@ -40,7 +40,12 @@ pub struct GlobalArgs {
 
     /// Append events and their deliveries but deliver nothing (`pi7 dispatch`
     /// delivers them later)
-    #[arg(long, global = true, env = "PI7_HOLD")]
+    #[arg(
+        long,
+        global = true,
+        env = "PI7_HOLD",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub hold: bool,
 
     /// The current time, in unix seconds, for reproducible runs

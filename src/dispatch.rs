@@ -37,7 +37,7 @@ pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Deliveries handled per transaction. Each delivery is atomic on its own;
 /// grouping a few keeps the write lock for milliseconds, not seconds.
-const BATCH: usize = 64;
+const BATCH: usize = 1024;
 
 pub fn subscribers(topic: Topic) -> &'static [Component] {
     ROUTES
@@ -298,8 +298,9 @@ pub fn redeliver(
     match delivery.status {
         DeliveryStatus::Pending => Err(RedeliverError::StillPending { seq, component }.into()),
         DeliveryStatus::Failed => {
+            // One more attempt: parked again if it fails again.
             let retry = Delivery {
-                attempts: 0,
+                attempts: MAX_ATTEMPTS - 1,
                 ..delivery
             };
             Ok(deliver(tx, &retry, handlers)?)

@@ -40,6 +40,7 @@ pub fn replay(
             .ok_or_else(|| format!("delivery of event {seq}, which is not in the log"))
     };
     let mut rebuilt = Rebuilt::default();
+    let mut reservations_of: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for delivery in handled.iter().filter(|d| d.status == DeliveryStatus::Done) {
         let event = event(delivery.seq)?;
         match delivery.component {
@@ -51,14 +52,16 @@ pub fn replay(
                 }
             }
             Component::Reservation => {
-                let state: Vec<ReservationDoc> = rebuilt
-                    .reservations
-                    .values()
-                    .filter(|r| r.process_id == event.process_id)
-                    .cloned()
+                let ids = reservations_of.entry(event.process_id).or_default();
+                let state: Vec<ReservationDoc> = ids
+                    .iter()
+                    .filter_map(|id| rebuilt.reservations.get(id).cloned())
                     .collect();
                 let outcome = (handlers.reservation)(&state, event).map_err(|e| e.to_string())?;
                 for doc in outcome.changed {
+                    if !ids.contains(&doc.id) {
+                        ids.push(doc.id);
+                    }
                     rebuilt.reservations.insert(doc.id, doc);
                 }
             }
