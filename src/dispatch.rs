@@ -36,7 +36,8 @@ pub const ROUTES: &[(Topic, &[Component])] = &[
 pub const MAX_ATTEMPTS: u32 = 3;
 
 /// Deliveries handled per transaction. Each delivery is atomic on its own;
-/// grouping a few keeps the write lock for milliseconds, not seconds.
+/// grouping them saves a commit (and its WAL writes) per delivery, and a
+/// thousand still keeps the write lock for tens of milliseconds, not seconds.
 const BATCH: usize = 1024;
 
 pub fn subscribers(topic: Topic) -> &'static [Component] {
@@ -47,11 +48,23 @@ pub fn subscribers(topic: Topic) -> &'static [Component] {
 }
 
 /// Appends `event` and creates a pending delivery for every subscriber.
+///
+/// Publishing is idempotent by event id: an event whose id is already in the
+/// log (a handler publishing a fact that an import already brought, say) is
+/// not appended again, and `None` says so.
 pub fn publish(
     tx: &mut dyn Tx,
     event: NewEvent,
     log: &mut Vec<String>,
-) -> Result<Envelope, StoreError> {
+) -> Result<Option<Envelope>, StoreError> {
+    if tx.has_event(event.id)? {
+        log.push(format!(
+            "integration: {} {} is already in the log",
+            event.topic.description(),
+            event.id
+        ));
+        return Ok(None);
+    }
     let envelope = tx.append(event)?;
     let components = subscribers(envelope.topic);
     log.push(format!(
@@ -62,7 +75,7 @@ pub fn publish(
     for component in components {
         tx.add_delivery(envelope.seq, *component)?;
     }
-    Ok(envelope)
+    Ok(Some(envelope))
 }
 
 fn routing_phrase(components: &[Component]) -> String {
@@ -244,7 +257,7 @@ pub fn deliver(
             let mut log = effects.log;
             let mut published = Vec::new();
             for new_event in effects.published {
-                published.push(publish(tx, new_event, &mut log)?);
+                published.extend(publish(tx, new_event, &mut log)?);
             }
             tx.finish_delivery(delivery, Finished::Done)?;
             let result = if effects.changed == 0 && published.is_empty() {
@@ -317,7 +330,7 @@ pub fn redeliver(
             let mut log = effects.log;
             let mut published = Vec::new();
             for new_event in effects.published {
-                published.push(publish(tx, new_event, &mut log)?);
+                published.extend(publish(tx, new_event, &mut log)?);
             }
             let changed = effects.changed > 0 || !published.is_empty();
             tx.record_redelivery(seq, component, now, changed)?;
@@ -354,10 +367,11 @@ pub enum RedeliverError {
     },
 }
 
-struct Effects {
-    changed: usize,
-    published: Vec<NewEvent>,
-    log: Vec<String>,
+/// What a handler did: how many documents it changed, what it publishes.
+pub struct Effects {
+    pub changed: usize,
+    pub published: Vec<NewEvent>,
+    pub log: Vec<String>,
 }
 
 impl<D> From<Outcome<D>> for Effects {
@@ -371,9 +385,10 @@ impl<D> From<Outcome<D>> for Effects {
 }
 
 /// Loads the component's state for the event's process, runs the pure
-/// handler and saves what it changed. The inner error is the handler's:
-/// it could not read the event, and nothing was saved.
-fn apply(
+/// handler and saves what it changed, without publishing anything. The
+/// inner error is the handler's: it could not read the event, and nothing
+/// was saved.
+pub fn apply(
     tx: &mut dyn Tx,
     component: Component,
     event: &Envelope,
@@ -404,5 +419,35 @@ fn apply(
                 Err(e) => Ok(Err(e.to_string())),
             }
         }
+    }
+}
+
+/// Applies the effect that a command-published event records to the
+/// documents of the component that published it, as the command did when
+/// it published it: a person's confirmation confirms the reservation.
+/// Returns whether `event` is such an event. Used to rebuild documents from
+/// the log and to import another log.
+pub fn apply_command_event(tx: &mut dyn Tx, event: &Envelope) -> Result<bool, StoreError> {
+    if event.causation_id.is_some() {
+        return Ok(false);
+    }
+    match (event.topic, event.source) {
+        (Topic::ReservationConfirm, crate::domain::Source::Reservation) => {
+            let Some(id) = event
+                .payload
+                .pointer("/reservation/_id")
+                .and_then(|v| v.as_str())
+                .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            else {
+                return Ok(false);
+            };
+            if let Some(doc) = tx.reservation(id)? {
+                for changed in reservation::confirm(&doc, event.id, event.time).changed {
+                    tx.save_reservation(&changed)?;
+                }
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
     }
 }

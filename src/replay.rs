@@ -1,21 +1,30 @@
-//! Rebuilding documents from the log: the events, and the deliveries that
-//! were handled, in the order they were handled.
+//! Rebuilding documents from the log alone: the events, and the deliveries
+//! that were handled, each at the point of the log where it was handled.
 //!
 //! This is what makes the documents a cache of the log: `pi7 verify`
-//! compares them with a replay. Reservations change in two ways only: a
-//! delivered request makes them, and a person's confirmation (a
-//! `reservation/confirm` that a command published) confirms them; so they
-//! are rebuilt from those, while the saga's document is rebuilt by handling
-//! its deliveries again in their original order.
+//! compares them with a replay, `pi7 rebuild` replaces them by one, and
+//! `pi7 show --at` replays a prefix of the log. A replay runs the real
+//! handlers over an in-memory store: it appends the events in `seq` order,
+//! applies what each command-published event records (a person's
+//! confirmation, say) as the command did, and after each event handles the
+//! deliveries that were handled at that point, in their original order.
+//! What the handlers publish is already in the log and is not appended
+//! again.
 
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use crate::dispatch::Handlers;
-use crate::domain::{
-    reservation, Component, Envelope, ReservationDoc, SalesOrderDoc, Source, Topic,
-};
-use crate::store::{Delivery, DeliveryStatus};
+use crate::dispatch::{apply, apply_command_event, Handlers};
+use crate::domain::{Envelope, NewEvent, ReservationDoc, SalesOrderDoc};
+use crate::store::{Delivery, DeliveryStatus, MemoryStore, Tx};
+
+/// Where a handled delivery was handled: its place among all handled
+/// deliveries, and the highest `seq` in the log when it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handling {
+    pub order: u64,
+    pub after_seq: u64,
+}
 
 /// Documents rebuilt from the log.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -26,71 +35,76 @@ pub struct Rebuilt {
     pub reservations: BTreeMap<Uuid, ReservationDoc>,
 }
 
-/// Replays `handled` deliveries (in handling order) over `events` (by seq,
-/// starting at 1). An event a handler cannot read is reported, not skipped.
+/// Replays the whole log.
 pub fn replay(
     events: &[Envelope],
-    handled: &[Delivery],
+    handled: &[(Delivery, Handling)],
     handlers: &Handlers,
 ) -> Result<Rebuilt, String> {
-    let event = |seq: u64| {
-        events
-            .get((seq as usize).wrapping_sub(1))
-            .filter(|e| e.seq == seq)
-            .ok_or_else(|| format!("delivery of event {seq}, which is not in the log"))
-    };
-    let mut rebuilt = Rebuilt::default();
-    let mut reservations_of: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-    for delivery in handled.iter().filter(|d| d.status == DeliveryStatus::Done) {
-        let event = event(delivery.seq)?;
-        match delivery.component {
-            Component::SalesOrder => {
-                let state = rebuilt.sales_orders.get(&event.process_id);
-                let outcome = (handlers.sales_order)(state, event).map_err(|e| e.to_string())?;
-                for doc in outcome.changed {
-                    rebuilt.sales_orders.insert(doc.process_id, doc);
-                }
-            }
-            Component::Reservation => {
-                let ids = reservations_of.entry(event.process_id).or_default();
-                let state: Vec<ReservationDoc> = ids
-                    .iter()
-                    .filter_map(|id| rebuilt.reservations.get(id).cloned())
-                    .collect();
-                let outcome = (handlers.reservation)(&state, event).map_err(|e| e.to_string())?;
-                for doc in outcome.changed {
-                    if !ids.contains(&doc.id) {
-                        ids.push(doc.id);
-                    }
-                    rebuilt.reservations.insert(doc.id, doc);
-                }
-            }
-        }
-    }
-    for event in events.iter().filter(|e| is_confirm_command(e)) {
-        let id = event
-            .payload
-            .pointer("/reservation/_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| format!("event {} names no reservation", event.seq))?;
-        let Some(doc) = rebuilt.reservations.get(&id) else {
-            return Err(format!(
-                "event {} confirms reservation {id}, which no delivered request made",
-                event.seq
-            ));
-        };
-        let outcome = reservation::confirm(doc, event.id, event.time);
-        for doc in outcome.changed {
-            rebuilt.reservations.insert(doc.id, doc);
-        }
-    }
-    Ok(rebuilt)
+    replay_until(events, handled, handlers, u64::MAX)
 }
 
-/// A confirmation a person gave (published by a command, not a handler).
-fn is_confirm_command(event: &Envelope) -> bool {
-    event.topic == Topic::ReservationConfirm
-        && event.source == Source::Reservation
-        && event.causation_id.is_none()
+/// Replays the log up to and including event `until`: the documents as
+/// they were just after it was appended and the deliveries handled before
+/// the next one.
+pub fn replay_until(
+    events: &[Envelope],
+    handled: &[(Delivery, Handling)],
+    handlers: &Handlers,
+    until: u64,
+) -> Result<Rebuilt, String> {
+    let mut at: BTreeMap<u64, Vec<(u64, &Delivery)>> = BTreeMap::new();
+    for (delivery, handling) in handled {
+        if delivery.status == DeliveryStatus::Done {
+            at.entry(handling.after_seq)
+                .or_default()
+                .push((handling.order, delivery));
+        }
+    }
+    let mut store = MemoryStore::new();
+    let storage = |e: crate::store::StoreError| e.to_string();
+    for event in events.iter().take_while(|e| e.seq <= until) {
+        let appended = store
+            .append(NewEvent {
+                id: event.id,
+                topic: event.topic,
+                process_id: event.process_id,
+                causation_id: event.causation_id,
+                source: event.source,
+                time: event.time,
+                payload: event.payload.clone(),
+            })
+            .map_err(storage)?;
+        if appended.seq != event.seq {
+            return Err(format!(
+                "event {} comes where the log should have event {}: events are missing",
+                event.seq, appended.seq
+            ));
+        }
+        apply_command_event(&mut store, event).map_err(storage)?;
+        let Some(mut deliveries) = at.remove(&event.seq) else {
+            continue;
+        };
+        deliveries.sort_by_key(|(order, _)| *order);
+        for (_, delivery) in deliveries {
+            let delivered = store.event(delivery.seq).map_err(|_| {
+                format!(
+                    "event {} was handled before it was in the log",
+                    delivery.seq
+                )
+            })?;
+            apply(&mut store, delivery.component, &delivered, handlers)
+                .map_err(storage)?
+                .map_err(|e| format!("event {}: {e}", delivery.seq))?;
+        }
+    }
+    if let Some((after_seq, _)) = at.iter().find(|(seq, _)| **seq <= until) {
+        return Err(format!(
+            "deliveries were handled after event {after_seq}, which is not in the log"
+        ));
+    }
+    Ok(Rebuilt {
+        sales_orders: store.sales_orders,
+        reservations: store.reservations,
+    })
 }

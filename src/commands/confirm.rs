@@ -29,10 +29,15 @@ pub struct Args {
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let texts = expand_stdin(args.ids)?;
     let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let ids = texts
+    let mut ids = texts
         .iter()
         .map(|text| Ok(resolve(&store, text, &[DocumentKind::Reservation])?.id))
         .collect::<anyhow::Result<Vec<Uuid>>>()?;
+    // The same reservation named twice (by its id and a prefix, say) is
+    // confirmed once; otherwise its second naming would find it confirmed
+    // and report that nothing changed.
+    let mut seen = BTreeSet::new();
+    ids.retain(|id| seen.insert(*id));
     let now = ctx.now;
     let (log, already) = store.transaction(&mut |tx| {
         let mut log = Vec::new();

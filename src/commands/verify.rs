@@ -207,8 +207,7 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
 
     let handled: Vec<_> = deliveries
         .into_iter()
-        .filter(|(_, handled)| handled.is_some())
-        .map(|(d, _)| d)
+        .filter_map(|(d, handling)| handling.map(|h| (d, h)))
         .collect();
     match replay(&events, &handled, &Handlers::REAL) {
         Err(e) => violations.push(format!("replay: {e}")),

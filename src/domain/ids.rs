@@ -14,6 +14,7 @@ use super::event::Component;
 const SALES_ORDER: Uuid = Uuid::from_u128(0x5d1e_7a1e_0001_4e11_9a3c_0000_0000_0001);
 const RESERVATION: Uuid = Uuid::from_u128(0x5d1e_7a1e_0001_4e11_9a3c_0000_0000_0002);
 const PUBLISHED: Uuid = Uuid::from_u128(0x5d1e_7a1e_0001_4e11_9a3c_0000_0000_0003);
+const FACT: Uuid = Uuid::from_u128(0x5d1e_7a1e_0001_4e11_9a3c_0000_0000_0004);
 
 /// The one sales order of a process. Derived from the processId alone so
 /// that the saga gives it the same id whichever event creates it.
@@ -28,6 +29,16 @@ pub fn reservation_id(process_id: Uuid, line_id: i64) -> Uuid {
     let mut name = process_id.as_bytes().to_vec();
     name.extend_from_slice(&line_id.to_be_bytes());
     Uuid::new_v5(&RESERVATION, &name)
+}
+
+/// The id of an event that states a fact that happens once for `subject`
+/// (`salesorder/confirm` for a process, say), whichever event led to it.
+/// Deriving it from the subject rather than the cause makes the event the
+/// same in every delivery order, and publishing it twice a no-op.
+pub fn fact_event_id(subject: Uuid, topic: super::event::Topic) -> Uuid {
+    let mut name = subject.as_bytes().to_vec();
+    name.extend_from_slice(topic.as_str().as_bytes());
+    Uuid::new_v5(&FACT, &name)
 }
 
 /// The id of the `index`-th event that `component` publishes while handling

@@ -145,7 +145,7 @@ fn confirmed_event(doc: &SalesOrderDoc, cause: &Envelope) -> NewEvent {
         salesorder: ConfirmedOrder::from_doc(doc),
     };
     NewEvent {
-        id: ids::published_event_id(cause.id, COMPONENT, 0),
+        id: ids::fact_event_id(doc.process_id, Topic::SalesOrderConfirm),
         topic: Topic::SalesOrderConfirm,
         process_id: doc.process_id,
         causation_id: Some(cause.id),

@@ -28,6 +28,9 @@ CREATE TABLE deliveries (
     -- 1, 2, 3... in the order deliveries were handled, so that a replay
     -- can handle them in exactly that order again.
     handled   INTEGER UNIQUE,
+    -- The highest seq in the log when it was handled: where in the log a
+    -- replay handles it again.
+    log_seq   INTEGER,
     UNIQUE (seq, component)
 );
 CREATE INDEX deliveries_pending ON deliveries (key) WHERE status = 'pending';

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx};
 use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc, Source, Topic};
+use crate::replay::Handling;
 
 /// The schema version this pi7 writes, kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -341,16 +342,34 @@ impl SqliteStore {
         topic: Option<Topic>,
         each: &mut dyn FnMut(Envelope) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, topic, process_id, causation_id, source, time, payload
-             FROM events
-             WHERE seq > ?1
-               AND (?2 IS NULL OR process_id = ?2)
-               AND (?3 IS NULL OR topic = ?3)
-             ORDER BY seq",
-        )?;
+        // One statement per combination of filters, so that each can use its
+        // index (`events_by_process`, `events_by_topic`): given `?2 IS NULL OR
+        // process_id = ?2`, SQLite cannot, and scans the whole log. Every
+        // statement names ?1, ?2 and ?3, so that all take the same parameters.
+        let sql = match (process_id.is_some(), topic.is_some()) {
+            (false, false) => {
+                "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+                 FROM events
+                 WHERE seq > ?1 AND ?2 IS NULL AND ?3 IS NULL
+                 ORDER BY seq"
+            }
+            (true, _) => {
+                "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+                 FROM events
+                 WHERE process_id = ?2 AND seq > ?1 AND (?3 IS NULL OR topic = ?3)
+                 ORDER BY seq"
+            }
+            (false, true) => {
+                "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+                 FROM events
+                 WHERE topic = ?3 AND seq > ?1 AND ?2 IS NULL
+                 ORDER BY seq"
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let mut rows = stmt.query(params![
-            since as i64,
+            // A seq past i64::MAX is past every event, not a negative one.
+            i64::try_from(since).unwrap_or(i64::MAX),
             process_id.map(|p| p.to_string()),
             topic.map(|t| t.as_str())
         ])?;
@@ -387,17 +406,22 @@ impl SqliteStore {
         )?)
     }
 
-    /// Every delivery with the position in which it was handled (`None`
-    /// while not handled), in handling order, unhandled ones last.
-    pub fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<u64>)>, StoreError> {
+    /// Every delivery with where it was handled (`None` while not handled),
+    /// in handling order, unhandled ones last.
+    pub fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "{DELIVERY_COLUMNS_HANDLED} ORDER BY d.handled IS NULL, d.handled, d.key"
         ))?;
         let mut rows = stmt.query([])?;
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
-            let handled: Option<i64> = row.get(8)?;
-            found.push((delivery_from_row(row)?, handled.map(|h| h as u64)));
+            let order: Option<i64> = row.get(8)?;
+            let after_seq: Option<i64> = row.get(9)?;
+            let handling = order.zip(after_seq).map(|(order, after_seq)| Handling {
+                order: order as u64,
+                after_seq: after_seq as u64,
+            });
+            found.push((delivery_from_row(row)?, handling));
         }
         Ok(found)
     }
@@ -554,7 +578,8 @@ impl Tx for SqliteTx<'_> {
                 "UPDATE deliveries SET status = ?2, attempts = attempts + 1, error = ?3,
                    handled = CASE WHEN ?2 = 'done'
                      THEN (SELECT coalesce(max(handled), 0) + 1 FROM deliveries)
-                   END
+                   END,
+                   log_seq = CASE WHEN ?2 = 'done' THEN (SELECT max(seq) FROM events) END
                  WHERE key = ?1",
             )?
             .execute(params![delivery.key, status.as_str(), error])?;
@@ -656,7 +681,7 @@ const DELIVERY_COLUMNS: &str =
 
 const DELIVERY_COLUMNS_HANDLED: &str =
     "SELECT d.key, d.seq, e.topic, d.component, e.process_id, d.status, d.attempts, d.error,
-            d.handled
+            d.handled, d.log_seq
      FROM deliveries d JOIN events e ON e.seq = d.seq";
 
 fn select_deliveries(
