@@ -6,7 +6,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::commands::{
-    check, completions, confirm, dispatch, events, list, pending, redeliver, show, submit, verify,
+    cancel, check, completions, confirm, dispatch, events, expire, list, pending, redeliver, show,
+    submit, verify,
 };
 
 /// pi7: sales orders, reservations and a saga that confirms an order once
@@ -64,6 +65,9 @@ pub enum Command {
     Submit(submit::Args),
     List(list::Args),
     Confirm(confirm::Args),
+    Reject(confirm::reject::Args),
+    Cancel(cancel::Args),
+    Expire(expire::Args),
     Show(show::Args),
     Events(events::Args),
     Pending(pending::Args),
@@ -71,5 +75,8 @@ pub enum Command {
     Redeliver(redeliver::Args),
     Check(check::Args),
     Verify(verify::Args),
+    Rebuild(crate::commands::rebuild::Args),
+    Export(crate::commands::export::Args),
+    Import(crate::commands::import::Args),
     Completions(completions::Args),
 }

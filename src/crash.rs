@@ -126,20 +126,9 @@ fn run(order: &OrderRequest, crash_at: Option<usize>) -> anyhow::Result<Outcome>
 }
 
 fn confirm(store: &mut CrashingStore, id: Uuid) -> anyhow::Result<()> {
-    store.transaction(&mut |tx| {
-        let doc = tx
-            .reservation(id)?
-            .ok_or_else(|| anyhow::anyhow!("no reservation {id}"))?;
-        let event_id = crate::domain::ids::published_event_id(id, Component::Reservation, 7);
-        let outcome = crate::domain::reservation::confirm(&doc, event_id, 0);
-        for changed in &outcome.changed {
-            tx.save_reservation(changed)?;
-        }
-        for event in outcome.published {
-            crate::dispatch::publish(tx, event, &mut Vec::new())?;
-        }
-        Ok(())
-    })
+    let event_id = crate::domain::ids::published_event_id(id, Component::Reservation, 7);
+    store.transaction(&mut |tx| crate::operations::confirm(tx, id, event_id, 0))?;
+    Ok(())
 }
 
 const CRASH: &str = "simulated crash";

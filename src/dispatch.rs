@@ -27,6 +27,10 @@ pub const ROUTES: &[(Topic, &[Component])] = &[
     (Topic::ReservationConfirm, &[Component::SalesOrder]),
     // Terminal: the integration layer records it and nobody consumes it.
     (Topic::SalesOrderConfirm, &[]),
+    (Topic::ReservationReject, &[Component::SalesOrder]),
+    // Compensation: the reservation component releases what is left.
+    (Topic::SalesOrderCancel, &[Component::Reservation]),
+    (Topic::ReservationRelease, &[Component::SalesOrder]),
 ];
 
 /// How many times a delivery whose handler fails is tried before it is
@@ -424,26 +428,42 @@ pub fn apply(
 
 /// Applies the effect that a command-published event records to the
 /// documents of the component that published it, as the command did when
-/// it published it: a person's confirmation confirms the reservation.
-/// Returns whether `event` is such an event. Used to rebuild documents from
-/// the log and to import another log.
+/// it published it: a person's confirmation or rejection changes the
+/// reservation, a customer's withdrawal cancels the order. Returns whether
+/// `event` is such an event. Used to rebuild documents from the log and to
+/// import another log.
 pub fn apply_command_event(tx: &mut dyn Tx, event: &Envelope) -> Result<bool, StoreError> {
+    use crate::domain::Source;
     if event.causation_id.is_some() {
         return Ok(false);
     }
-    match (event.topic, event.source) {
-        (Topic::ReservationConfirm, crate::domain::Source::Reservation) => {
-            let Some(id) = event
-                .payload
-                .pointer("/reservation/_id")
-                .and_then(|v| v.as_str())
-                .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            else {
-                return Ok(false);
-            };
+    let text = |pointer: &str| event.payload.pointer(pointer).and_then(|v| v.as_str());
+    let reservation_id = text("/reservation/_id").and_then(|s| uuid::Uuid::parse_str(s).ok());
+    match (event.topic, event.source, reservation_id) {
+        (Topic::ReservationConfirm, Source::Reservation, Some(id)) => {
             if let Some(doc) = tx.reservation(id)? {
                 for changed in reservation::confirm(&doc, event.id, event.time).changed {
                     tx.save_reservation(&changed)?;
+                }
+            }
+            Ok(true)
+        }
+        (Topic::ReservationReject, Source::Reservation, Some(id)) => {
+            if let Some(doc) = tx.reservation(id)? {
+                let reason = text("/reason").unwrap_or_default();
+                for changed in reservation::reject(&doc, reason, event.id, event.time).changed {
+                    tx.save_reservation(&changed)?;
+                }
+            }
+            Ok(true)
+        }
+        (Topic::SalesOrderCancel, Source::SalesOrder, _) => {
+            if let Some(doc) = tx.sales_order(event.process_id)? {
+                let reason = text("/reason").unwrap_or_default();
+                if let Ok(outcome) = saga::withdraw(&doc, reason, event.time) {
+                    for changed in outcome.changed {
+                        tx.save_sales_order(&changed)?;
+                    }
                 }
             }
             Ok(true)

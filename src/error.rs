@@ -4,13 +4,14 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | a check found violations, or pi7 itself failed |
-//! | 2 | usage or bad input (nothing was written) |
+//! | 2 | usage, bad input, or a command the order's state refuses (nothing was written) |
 //! | 3 | an ID names nothing, or more than one thing |
 //! | 4 | storage: the database cannot be opened, read or written |
 
 use crate::commands::lookup::LookupError;
 use crate::dispatch::RedeliverError;
 use crate::domain::order::OrderError;
+use crate::operations::Refused;
 use crate::store::StoreError;
 
 pub const SUCCESS: u8 = 0;
@@ -58,6 +59,12 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
                 | RedeliverError::Unrouted { .. } => NOT_FOUND,
                 RedeliverError::StillPending { .. } => USAGE,
                 RedeliverError::HandlerFailed { .. } => FAILURE,
+            };
+        }
+        if let Some(refused) = cause.downcast_ref::<Refused>() {
+            return match refused {
+                Refused::NoReservation(_) | Refused::NoOrder(_) => NOT_FOUND,
+                Refused::Saga(_) | Refused::Pending(_) => USAGE,
             };
         }
         if cause.is::<StoreError>() || cause.is::<rusqlite::Error>() {

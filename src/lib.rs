@@ -13,6 +13,7 @@ pub mod crash;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod operations;
 pub mod render;
 pub mod replay;
 pub mod store;

@@ -53,6 +53,23 @@ fn confirmed_count(lines: &[OrderLine]) -> usize {
         .count()
 }
 
+/// One line about an order: `sales order  8b53dc64  christophe  pending (1 of 2 lines confirmed)`.
+pub fn order_summary(order: &SalesOrderDoc) -> String {
+    let lines = &order.object.reservations;
+    let mut text = format!(
+        "sales order  {}  {}  {} ({} of {} lines confirmed)",
+        short(&order.id),
+        order.object.customer.as_deref().unwrap_or("?"),
+        order.object.status,
+        confirmed_count(lines),
+        lines.len()
+    );
+    if let Some(reason) = &order.object.reason {
+        text += &format!(": {reason}");
+    }
+    text
+}
+
 #[derive(Tabled)]
 struct OrderRow {
     #[tabled(rename = "ORDER")]
@@ -191,12 +208,15 @@ pub fn order_detail(
         confirmed_count(&o.reservations),
         o.reservations.len()
     );
+    if let Some(reason) = &o.reason {
+        text += &format!("reason       {reason}\n");
+    }
     if !o.reservations.is_empty() {
         text += "\n";
         text += &lines_table(&o.reservations);
     }
     if !o.unmatched_confirmations.is_empty() {
-        text += "\nconfirmations for lines this order does not have:\n";
+        text += "\nreservations that are not lines of this order:\n";
         text += &lines_table(&o.unmatched_confirmations);
     }
     if !reservations.is_empty() {
@@ -222,6 +242,9 @@ pub fn reservation_detail(
     }
     text += &format!("line         {}: {}\n", r.id, r.reserved);
     text += &format!("status       {}\n", r.status);
+    if let Some(reason) = &r.reason {
+        text += &format!("reason       {reason}\n");
+    }
     text += "\nhistory:\n";
     text += &history_table(std::slice::from_ref(reservation));
     text += &events_section(events);

@@ -53,6 +53,19 @@ pub fn replay_until(
     handlers: &Handlers,
     until: u64,
 ) -> Result<Rebuilt, String> {
+    replay_observed(events, handled, handlers, until, &mut |_| {})
+}
+
+/// [`replay_until`], calling `progress` with the `seq` of every event once
+/// it and the deliveries handled after it have been replayed (for a
+/// progress bar).
+pub fn replay_observed(
+    events: &[Envelope],
+    handled: &[(Delivery, Handling)],
+    handlers: &Handlers,
+    until: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Rebuilt, String> {
     let mut at: BTreeMap<u64, Vec<(u64, &Delivery)>> = BTreeMap::new();
     for (delivery, handling) in handled {
         if delivery.status == DeliveryStatus::Done {
@@ -83,6 +96,7 @@ pub fn replay_until(
         }
         apply_command_event(&mut store, event).map_err(storage)?;
         let Some(mut deliveries) = at.remove(&event.seq) else {
+            progress(event.seq);
             continue;
         };
         deliveries.sort_by_key(|(order, _)| *order);
@@ -97,6 +111,7 @@ pub fn replay_until(
                 .map_err(storage)?
                 .map_err(|e| format!("event {}: {e}", delivery.seq))?;
         }
+        progress(event.seq);
     }
     if let Some((after_seq, _)) = at.iter().find(|(seq, _)| **seq <= until) {
         return Err(format!(

@@ -2,11 +2,11 @@
 
 use super::submit::read_input;
 use super::Context;
-use crate::check::{check, Options};
+use crate::check::{check, Options, Scenario};
 use crate::crash::enumerate_crashes;
 use crate::dispatch::Handlers;
 use crate::domain::order::parse_orders;
-use crate::error::{BadOrder, Violations};
+use crate::error::{BadOrder, InputError, Violations};
 
 /// The original's order, checked when no FILE is given.
 const DEFAULT_ORDER: &str = include_str!("../../examples/order.json");
@@ -37,6 +37,19 @@ pub struct Args {
     /// that every effect still happened exactly once
     #[arg(long)]
     pub crashes: bool,
+
+    /// Reject this line's reservation instead of confirming it
+    #[arg(long, value_name = "LINE")]
+    pub reject: Option<i64>,
+
+    /// The customer also withdraws the order, at every moment it can
+    #[arg(long)]
+    pub cancel: bool,
+
+    /// The customer also amends the order to the one in this file, at every
+    /// moment it can
+    #[arg(long, value_name = "FILE")]
+    pub amend: Option<String>,
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
@@ -48,9 +61,26 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         ),
     };
     let orders = parse_orders(&text).map_err(|error| BadOrder { source_name, error })?;
+    let amend = match &args.amend {
+        None => None,
+        Some(file) => {
+            let (source_name, text) = read_input(file)?;
+            let mut amended =
+                parse_orders(&text).map_err(|error| BadOrder { source_name, error })?;
+            if amended.len() != 1 {
+                return Err(InputError(format!("{file} must hold exactly one order")).into());
+            }
+            Some(amended.remove(0))
+        }
+    };
     let options = Options {
         duplicates: args.duplicates,
         handlers: Handlers::REAL,
+        scenario: Scenario {
+            reject: args.reject,
+            withdraw: args.cancel,
+            amend,
+        },
     };
     let mut failed = 0;
     for order in &orders {
@@ -95,16 +125,21 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
                     "  explored {} schedules through {} distinct states in {seconds:.2}s",
                     summary.schedules, summary.states
                 )?;
+                let plural =
+                    |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
                 writeln!(
                     ctx.out,
-                    "  every schedule ends in the same documents ({} final state{})",
-                    summary.final_states,
-                    if summary.final_states == 1 { "" } else { "s" }
+                    "  every schedule that gives the same commands ends in the same documents\n  \
+                     ({}, {})",
+                    plural(summary.final_states, "final state"),
+                    plural(summary.outcomes, "outcome"),
                 )?;
                 writeln!(
                     ctx.out,
-                    "  ok: salesorder/confirm exactly once iff every line is confirmed; \
-                     reservations match their lines; nothing pending, nothing lost"
+                    "  ok: salesorder/confirm or salesorder/cancel exactly once, never both;\n      \
+                     confirmed iff every line is; a cancelled order's reservations all\n      \
+                     rejected or released; reservations match their lines;\n      \
+                     nothing pending, nothing lost"
                 )?;
             }
             Err(violation) => {

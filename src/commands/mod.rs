@@ -2,14 +2,20 @@
 //! text) and its `run`. Commands write results to `ctx.out` and diagnostics
 //! to `ctx.err`; they never print directly.
 
+pub mod cancel;
 pub mod check;
 pub mod completions;
 pub mod confirm;
 pub mod dispatch;
 pub mod events;
+pub mod expire;
+pub mod export;
+pub mod import;
 pub mod list;
 pub mod lookup;
 pub mod pending;
+pub mod progress;
+pub mod rebuild;
 pub mod redeliver;
 pub mod show;
 pub mod submit;
@@ -30,6 +36,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Submit(args) => submit::run(&mut ctx, args),
         Command::List(args) => list::run(&mut ctx, args),
         Command::Confirm(args) => confirm::run(&mut ctx, args),
+        Command::Reject(args) => confirm::reject::run(&mut ctx, args),
+        Command::Cancel(args) => cancel::run(&mut ctx, args),
+        Command::Expire(args) => expire::run(&mut ctx, args),
         Command::Show(args) => show::run(&mut ctx, args),
         Command::Events(args) => events::run(&mut ctx, args),
         Command::Pending(args) => pending::run(&mut ctx, args),
@@ -37,6 +46,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Redeliver(args) => redeliver::run(&mut ctx, args),
         Command::Check(args) => check::run(&mut ctx, args),
         Command::Verify(args) => verify::run(&mut ctx, args),
+        Command::Rebuild(args) => rebuild::run(&mut ctx, args),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
         Command::Completions(args) => completions::run(&mut ctx, args),
     }
 }

@@ -2,21 +2,32 @@
 
 use super::lookup::{resolve, LookupError};
 use super::Context;
+use crate::dispatch::Handlers;
 use crate::domain::Envelope;
+use crate::error::Violations;
 use crate::render;
-use crate::store::{DocumentKind, OpenMode, SqliteStore};
+use crate::replay::replay_until;
+use crate::store::{DocumentKind, Found, OpenMode, SqliteStore};
 
 /// Show a sales order, a reservation or a process: its document, lines,
 /// history and the events of its process
 ///
 /// With `--json`, prints the one document the ID names; a process ID names
-/// its sales order.
+/// its sales order. With `--at SEQ`, shows it as it was just after event SEQ
+/// (and the deliveries handled before the next event), replayed from the
+/// log.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A sales-order, reservation or process ID, or a unique prefix of at
     /// least 4 characters
     #[arg(value_name = "ID")]
     pub id: String,
+
+    /// Show it as it was just after event SEQ, with the events up to SEQ
+    /// only; a SEQ past the end of the log shows it as the whole log makes
+    /// it. Exits 3 if it did not exist yet.
+    #[arg(long, value_name = "SEQ")]
+    pub at: Option<u64>,
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
@@ -27,6 +38,9 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         DocumentKind::Process,
     ];
     let found = resolve(&store, &args.id, &kinds)?;
+    if let Some(at) = args.at {
+        return show_at(ctx, &store, &found, at);
+    }
     let events = process_events(&store, found.process_id)?;
     match found.kind {
         DocumentKind::Reservation => {
@@ -85,4 +99,119 @@ fn process_events(store: &SqliteStore, process_id: uuid::Uuid) -> anyhow::Result
         Ok(())
     })?;
     Ok(events)
+}
+
+/// Stops `for_each_event` once it is past the events a replay needs.
+#[derive(Debug, thiserror::Error)]
+#[error("past the events asked for")]
+struct PastTheEnd;
+
+/// `pi7 show ID --at SEQ`: the document replayed up to event `at`.
+fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> anyhow::Result<()> {
+    let mut events = Vec::new();
+    let read = store.for_each_event(0, None, None, &mut |e| {
+        if e.seq > at {
+            return Err(PastTheEnd.into());
+        }
+        events.push(e);
+        Ok(())
+    });
+    match read {
+        Err(e) if !e.is::<PastTheEnd>() => return Err(e),
+        _ => {}
+    }
+    let handled: Vec<_> = store
+        .deliveries_by_handling()?
+        .into_iter()
+        .filter_map(|(delivery, handling)| handling.map(|h| (delivery, h)))
+        .collect();
+    let rebuilt = replay_until(&events, &handled, &Handlers::REAL, at).map_err(|e| {
+        Violations(format!(
+            "cannot replay the log up to event {at}: {e} (`pi7 verify` checks the database)"
+        ))
+    })?;
+    let last = events.last().map_or(0, |e| e.seq);
+    let process_events: Vec<Envelope> = events
+        .into_iter()
+        .filter(|e| e.process_id == found.process_id)
+        .collect();
+    // "no reservation that existed just after event 4 has an ID starting with …"
+    let not_yet = |what: &str| LookupError::NotFound {
+        prefix: found.id.to_string(),
+        what: what.to_string(),
+    };
+    let existed = format!("that existed just after event {at}");
+    let order = rebuilt.sales_orders.get(&found.process_id);
+    match found.kind {
+        DocumentKind::Reservation => {
+            let reservation = rebuilt
+                .reservations
+                .get(&found.id)
+                .ok_or_else(|| not_yet(&format!("reservation {existed}")))?;
+            if ctx.json {
+                return ctx.json_pretty(reservation);
+            }
+            writeln!(ctx.out, "{}\n", as_of(at, last))?;
+            let text = render::reservation_detail(reservation, order, &process_events);
+            write!(ctx.out, "{text}")?;
+        }
+        DocumentKind::SalesOrder | DocumentKind::Process => {
+            let order = order.filter(|o| found.kind == DocumentKind::Process || o.id == found.id);
+            let Some(order) = order else {
+                let what = match found.kind {
+                    DocumentKind::SalesOrder => format!("sales order {existed}"),
+                    _ if process_events.is_empty() => {
+                        format!("process that had begun by event {at}")
+                    }
+                    _ => format!("sales order {existed} for any process that"),
+                };
+                if ctx.json || found.kind == DocumentKind::SalesOrder || process_events.is_empty() {
+                    return Err(not_yet(&what).into());
+                }
+                writeln!(ctx.out, "{}\n", as_of(at, last))?;
+                writeln!(ctx.out, "process      {}", found.process_id)?;
+                writeln!(
+                    ctx.out,
+                    "sales order  (none yet: no event of this process had reached the saga)"
+                )?;
+                write!(ctx.out, "\nevents:\n{}", render::events_header())?;
+                for event in &process_events {
+                    write!(ctx.out, "{}", render::event_line(event))?;
+                }
+                return Ok(());
+            };
+            if ctx.json {
+                return ctx.json_pretty(order);
+            }
+            // In the order of the order's lines, as `show` lists them.
+            let mut reservations: Vec<_> = rebuilt
+                .reservations
+                .values()
+                .filter(|r| r.process_id == found.process_id)
+                .cloned()
+                .collect();
+            let lines = &order.object.reservations;
+            reservations.sort_by_key(|r| {
+                lines
+                    .iter()
+                    .position(|l| l.reservation_id == r.id)
+                    .unwrap_or(usize::MAX)
+            });
+            writeln!(ctx.out, "{}\n", as_of(at, last))?;
+            write!(
+                ctx.out,
+                "{}",
+                render::order_detail(order, &reservations, &process_events)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn as_of(at: u64, last: u64) -> String {
+    if at > last {
+        format!("as of event {last}, the end of the log (replayed)")
+    } else {
+        format!("as of event {at} (replayed)")
+    }
 }

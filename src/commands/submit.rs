@@ -3,12 +3,12 @@
 use std::io::Read;
 use uuid::Uuid;
 
+use super::list::process_of;
 use super::Context;
-use crate::dispatch::publish;
-use crate::domain::event::SalesOrderRequested;
-use crate::domain::order::{parse_orders, OrderRequest};
-use crate::domain::{NewEvent, Source, Topic};
+use crate::dispatch::Handlers;
+use crate::domain::order::parse_orders;
 use crate::error::{BadOrder, InputError};
+use crate::operations;
 use crate::store::{OpenMode, Store};
 
 /// Submit one order or many: assigns each a processId, publishes
@@ -22,25 +22,53 @@ pub struct Args {
     /// The order file; `-` reads standard input
     #[arg(value_name = "FILE", default_value = "-")]
     pub file: String,
+
+    /// Amend the pending order of this process instead (any ID of the
+    /// process, or a unique prefix): its lines become the file's one order's
+    /// lines, merged by line id; confirmed lines stay confirmed, new lines
+    /// get reservations, removed lines' reservations are released
+    #[arg(long, value_name = "ID")]
+    pub process: Option<String>,
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let (source_name, text) = read_input(&args.file)?;
-    let orders = parse_orders(&text).map_err(|error| BadOrder { source_name, error })?;
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let processes: Vec<Uuid> = orders.iter().map(|_| Uuid::new_v4()).collect();
-    let now = ctx.now;
-    let log = store.transaction(&mut |tx| {
-        let mut log = Vec::new();
-        for (order, process_id) in orders.iter().zip(&processes) {
-            log.push("web: received sales order request".to_string());
-            log.push(format!("     assigned processId {process_id}"));
-            log.push("     publishing sales order request event".to_string());
-            publish(tx, request_event(order, *process_id, now), &mut log)?;
-        }
-        Ok(log)
+    let orders = parse_orders(&text).map_err(|error| BadOrder {
+        source_name: source_name.clone(),
+        error,
     })?;
-    ctx.log(&log)?;
+    let mut store = ctx.open(OpenMode::ReadWrite)?;
+    let now = ctx.now;
+    let processes: Vec<Uuid> = match &args.process {
+        Some(id) => {
+            let [order] = orders.as_slice() else {
+                return Err(InputError(format!(
+                    "{source_name} holds {} orders; an amendment is one order",
+                    orders.len()
+                ))
+                .into());
+            };
+            let process_id = process_of(&store, id)?;
+            let acted = store.transaction(&mut |tx| {
+                operations::amend(tx, process_id, order, Uuid::new_v4(), now, &Handlers::REAL)
+            })?;
+            ctx.log(&acted.log)?;
+            vec![process_id]
+        }
+        None => {
+            let processes: Vec<Uuid> = orders.iter().map(|_| Uuid::new_v4()).collect();
+            let log = store.transaction(&mut |tx| {
+                let mut log = Vec::new();
+                for (order, process_id) in orders.iter().zip(&processes) {
+                    let acted = operations::submit(tx, order, *process_id, Uuid::new_v4(), now)?;
+                    log.extend(acted.log);
+                }
+                Ok(log)
+            })?;
+            ctx.log(&log)?;
+            processes
+        }
+    };
     ctx.settle(&mut store)?;
     for process_id in processes {
         let order = store.sales_order_by_process(process_id)?;
@@ -79,22 +107,6 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         writeln!(ctx.out, "{text}")?;
     }
     Ok(())
-}
-
-fn request_event(order: &OrderRequest, process_id: Uuid, now: i64) -> NewEvent {
-    let payload = SalesOrderRequested {
-        process_id,
-        salesorder: order.clone(),
-    };
-    NewEvent {
-        id: Uuid::new_v4(),
-        topic: Topic::SalesOrderRequest,
-        process_id,
-        causation_id: None,
-        source: Source::Web,
-        time: now,
-        payload: serde_json::to_value(payload).expect("a payload always serializes"),
-    }
 }
 
 /// Reads a whole input named on the command line (`-` is stdin), returning

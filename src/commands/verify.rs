@@ -11,7 +11,9 @@ use crate::replay::replay;
 use crate::store::{DeliveryStatus, OpenMode, SqliteStore};
 
 /// Check a database: SQLite's integrity, the log, the deliveries, the saga's
-/// invariants, and that the documents equal a replay of the log
+/// invariants (each order confirmed or cancelled exactly once, as its lines
+/// say; a cancelled order's reservations all rejected or released), and that
+/// the documents equal a replay of the log
 ///
 /// Prints what it checked, or one line per violation and exits 1.
 /// Processes with deliveries still pending or parked are in flight: their
@@ -153,12 +155,17 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
         .iter()
         .map(|r| (r.id, r.object.status))
         .collect();
-    let mut published: BTreeMap<Uuid, usize> = BTreeMap::new();
-    for event in events
-        .iter()
-        .filter(|e| e.topic == Topic::SalesOrderConfirm)
-    {
-        *published.entry(event.process_id).or_default() += 1;
+    // How often each once-per-process fact was published, by process.
+    let mut published: BTreeMap<(Uuid, Topic), usize> = BTreeMap::new();
+    for event in &events {
+        if matches!(
+            event.topic,
+            Topic::SalesOrderConfirm | Topic::SalesOrderCancel
+        ) {
+            *published
+                .entry((event.process_id, event.topic))
+                .or_default() += 1;
+        }
     }
     for order in &orders {
         let o = &order.object;
@@ -168,7 +175,6 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
                 .iter()
                 .all(|l| l.status == ReservationStatus::Confirmed);
         let confirmed = o.status == OrderStatus::Confirmed;
-        let times = published.remove(&order.process_id).unwrap_or(0);
         if all_confirmed != confirmed {
             violations.push(format!(
                 "sales order {} is {} but {} of its lines are confirmed",
@@ -177,11 +183,17 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
                 if all_confirmed { "all" } else { "not all" }
             ));
         }
-        if times != usize::from(confirmed) {
-            violations.push(format!(
-                "sales order {} is {} and salesorder/confirm was published {times} times for it",
-                order.id, o.status
-            ));
+        for (topic, expected) in [
+            (Topic::SalesOrderConfirm, OrderStatus::Confirmed),
+            (Topic::SalesOrderCancel, OrderStatus::Cancelled),
+        ] {
+            let times = published.remove(&(order.process_id, topic)).unwrap_or(0);
+            if times != usize::from(o.status == expected) {
+                violations.push(format!(
+                    "sales order {} is {} and {topic} was published {times} times for it",
+                    order.id, o.status
+                ));
+            }
         }
         if in_flight.contains(&order.process_id) {
             continue;
@@ -198,10 +210,25 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
                 ));
             }
         }
+        if o.status == OrderStatus::Cancelled {
+            let open = reservations.iter().find(|r| {
+                r.process_id == order.process_id
+                    && matches!(
+                        r.object.status,
+                        ReservationStatus::Unconfirmed | ReservationStatus::Confirmed
+                    )
+            });
+            if let Some(r) = open {
+                violations.push(format!(
+                    "sales order {} is cancelled but its reservation {} is still {}",
+                    order.id, r.id, r.object.status
+                ));
+            }
+        }
     }
-    for (process_id, times) in published {
+    for ((process_id, topic), times) in published {
         violations.push(format!(
-            "salesorder/confirm was published {times} times for process {process_id}, which has no sales order"
+            "{topic} was published {times} times for process {process_id}, which has no sales order"
         ));
     }
 

@@ -26,14 +26,33 @@ pub struct SalesOrder {
     pub customer: Option<String>,
     pub status: OrderStatus,
     pub reservations: Vec<OrderLine>,
-    /// Confirmations for lines the order does not have (or does not have
-    /// yet, while the request is still on its way), kept so nothing is lost.
+    /// What happened to reservations that are not lines of the order (yet:
+    /// the request may still be on its way; or any more: an amendment
+    /// removed them), kept so that nothing is lost.
     #[serde(
         default,
         rename = "unmatchedConfirmations",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub unmatched_confirmations: Vec<OrderLine>,
+    /// Why the order was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The customer's reason, when the customer withdrew the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<String>,
+    /// Which request set the lines: 1 for the first, one more for each
+    /// amendment.
+    #[serde(default = "first_revision", skip_serializing_if = "is_first_revision")]
+    pub revision: u32,
+}
+
+fn first_revision() -> u32 {
+    1
+}
+
+fn is_first_revision(revision: &u32) -> bool {
+    *revision == 1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,15 +60,21 @@ pub struct SalesOrder {
 pub enum OrderStatus {
     Pending,
     Confirmed,
+    Cancelled,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 2] = [OrderStatus::Pending, OrderStatus::Confirmed];
+    pub const ALL: [OrderStatus; 3] = [
+        OrderStatus::Pending,
+        OrderStatus::Confirmed,
+        OrderStatus::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Pending => "pending",
             OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Cancelled => "cancelled",
         }
     }
 }
@@ -69,6 +94,9 @@ pub struct OrderLine {
     /// The id of the reservation document made for this line.
     #[serde(rename = "_id")]
     pub reservation_id: Uuid,
+    /// Why the reservation was rejected or released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -76,18 +104,49 @@ pub struct OrderLine {
 pub enum ReservationStatus {
     Unconfirmed,
     Confirmed,
+    /// Refused (or expired): the order is cancelled.
+    Rejected,
+    /// Given back: its order was cancelled, or an amendment removed its line.
+    Released,
 }
 
 pub type LineStatus = ReservationStatus;
 
 impl ReservationStatus {
-    pub const ALL: [ReservationStatus; 2] =
-        [ReservationStatus::Unconfirmed, ReservationStatus::Confirmed];
+    pub const ALL: [ReservationStatus; 4] = [
+        ReservationStatus::Unconfirmed,
+        ReservationStatus::Confirmed,
+        ReservationStatus::Rejected,
+        ReservationStatus::Released,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ReservationStatus::Unconfirmed => "unconfirmed",
             ReservationStatus::Confirmed => "confirmed",
+            ReservationStatus::Rejected => "rejected",
+            ReservationStatus::Released => "released",
+        }
+    }
+
+    /// How far along a reservation is. A reservation only ever moves up, so
+    /// the saga keeps the highest status it has heard of, whatever order it
+    /// hears of them in.
+    pub fn rank(self) -> u8 {
+        match self {
+            ReservationStatus::Unconfirmed => 0,
+            ReservationStatus::Confirmed => 1,
+            ReservationStatus::Released => 2,
+            ReservationStatus::Rejected => 3,
+        }
+    }
+
+    /// The later of two statuses of one reservation.
+    pub fn latest(self, other: ReservationStatus) -> ReservationStatus {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
         }
     }
 }
@@ -105,6 +164,12 @@ pub struct Reservation {
     pub reserved: String,
     pub status: ReservationStatus,
     pub history: Vec<HistoryEntry>,
+    /// Why it was rejected or released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The revision of the order's request that made it.
+    #[serde(default = "first_revision", skip_serializing_if = "is_first_revision")]
+    pub revision: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +187,7 @@ impl ReservationDoc {
             reserved: self.object.reserved.clone(),
             status: self.object.status,
             reservation_id: self.id,
+            reason: self.object.reason.clone(),
         }
     }
 }

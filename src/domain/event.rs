@@ -21,13 +21,22 @@ pub enum Topic {
     ReservationConfirm,
     #[serde(rename = "salesorder/confirm")]
     SalesOrderConfirm,
+    #[serde(rename = "reservation/reject")]
+    ReservationReject,
+    #[serde(rename = "salesorder/cancel")]
+    SalesOrderCancel,
+    #[serde(rename = "reservation/release")]
+    ReservationRelease,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [
+    pub const ALL: [Topic; 6] = [
         Topic::SalesOrderRequest,
         Topic::ReservationConfirm,
         Topic::SalesOrderConfirm,
+        Topic::ReservationReject,
+        Topic::SalesOrderCancel,
+        Topic::ReservationRelease,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +44,9 @@ impl Topic {
             Topic::SalesOrderRequest => "salesorder/request",
             Topic::ReservationConfirm => "reservation/confirm",
             Topic::SalesOrderConfirm => "salesorder/confirm",
+            Topic::ReservationReject => "reservation/reject",
+            Topic::SalesOrderCancel => "salesorder/cancel",
+            Topic::ReservationRelease => "reservation/release",
         }
     }
 
@@ -44,6 +56,9 @@ impl Topic {
             Topic::SalesOrderRequest => "sales order request",
             Topic::ReservationConfirm => "reservation confirmation",
             Topic::SalesOrderConfirm => "sales order confirmation",
+            Topic::ReservationReject => "reservation rejection",
+            Topic::SalesOrderCancel => "sales order cancellation",
+            Topic::ReservationRelease => "reservation release",
         }
     }
 }
@@ -199,6 +214,47 @@ pub struct SalesOrderRequested {
     #[serde(rename = "processId")]
     pub process_id: Uuid,
     pub salesorder: OrderRequest,
+    /// 1 for the first request of a process, one more for each amendment.
+    #[serde(default = "first", skip_serializing_if = "is_first")]
+    pub revision: u32,
+}
+
+fn first() -> u32 {
+    1
+}
+
+fn is_first(revision: &u32) -> bool {
+    *revision == 1
+}
+
+/// `reservation/reject`: someone refused a reservation (or it expired).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReservationRejected {
+    #[serde(rename = "processId")]
+    pub process_id: Uuid,
+    pub reservation: OrderLine,
+    pub reason: String,
+}
+
+/// `salesorder/cancel`: the order is cancelled; its reservations must go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SalesOrderCancelled {
+    #[serde(rename = "processId")]
+    pub process_id: Uuid,
+    pub salesorder: ConfirmedOrder,
+    pub reason: String,
+    /// The revision of the request whose lines `salesorder` lists.
+    #[serde(default = "first", skip_serializing_if = "is_first")]
+    pub revision: u32,
+}
+
+/// `reservation/release`: a reservation was given back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReservationReleased {
+    #[serde(rename = "processId")]
+    pub process_id: Uuid,
+    pub reservation: OrderLine,
+    pub reason: String,
 }
 
 /// `reservation/confirm`: someone confirmed a reservation.
@@ -217,7 +273,8 @@ pub struct SalesOrderConfirmed {
     pub salesorder: ConfirmedOrder,
 }
 
-/// The order as `salesorder/confirm` carries it: `{_id, customer, reservations}`.
+/// The order as `salesorder/confirm` and `salesorder/cancel` carry it:
+/// `{_id, customer, reservations}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfirmedOrder {
     #[serde(rename = "_id")]

@@ -1,20 +1,23 @@
-//! The sales-order saga: collects reservation confirmations for one process
-//! and, once the customer is known and every line is confirmed, publishes
-//! `salesorder/confirm`, exactly once.
+//! The sales-order saga: collects what happens to the reservations of one
+//! process and decides the order's fate, exactly once: `salesorder/confirm`
+//! when the customer is known and every line is confirmed, or
+//! `salesorder/cancel` when a line is rejected or the customer withdraws.
 //!
 //! Events may arrive in any order and any number of times. The saga copes by
-//! keeping everything it has learnt in its document (the request's lines,
-//! and confirmations it could not match yet) and by making every transition
-//! idempotent: applying an event whose effect is already in the document
-//! leaves the document as it is and publishes nothing.
+//! keeping everything it has learnt in its document (the latest request's
+//! lines, and what happened to reservations that are not lines), by keeping
+//! for each reservation the furthest status it has heard of (a reservation
+//! only moves forward: unconfirmed, confirmed, released; or rejected), and by
+//! deriving the order's status from that knowledge alone. Applying an event
+//! whose effect is already in the document changes nothing and publishes
+//! nothing.
 
 use super::event::{
-    ConfirmedOrder, ReservationConfirmed, SalesOrderConfirmed, SalesOrderRequested,
+    ConfirmedOrder, ReservationConfirmed, ReservationRejected, ReservationReleased,
+    SalesOrderCancelled, SalesOrderConfirmed, SalesOrderRequested,
 };
-use super::{ids, Component, Envelope, NewEvent, Outcome, PayloadError, Topic};
+use super::{ids, Envelope, NewEvent, Outcome, PayloadError, Source, Topic};
 use super::{OrderLine, OrderStatus, ReservationStatus, SalesOrder, SalesOrderDoc};
-
-const COMPONENT: Component = Component::SalesOrder;
 
 /// Handles an event delivered to the saga, given the process's sales-order
 /// document if there is one yet.
@@ -37,26 +40,48 @@ pub fn handle(
             status: OrderStatus::Pending,
             reservations: Vec::new(),
             unmatched_confirmations: Vec::new(),
+            reason: None,
+            withdrawn: None,
+            revision: 1,
         },
     });
     match event.topic {
         Topic::SalesOrderRequest => apply_request(&mut doc.object, &event.decode()?),
-        Topic::ReservationConfirm => apply_confirmation(&mut doc.object, &event.decode()?),
-        Topic::SalesOrderConfirm => {}
+        Topic::ReservationConfirm => {
+            let confirmed: ReservationConfirmed = event.decode()?;
+            learn(
+                &mut doc.object,
+                &confirmed.reservation,
+                ReservationStatus::Confirmed,
+            );
+        }
+        Topic::ReservationReject => {
+            let rejected: ReservationRejected = event.decode()?;
+            learn(
+                &mut doc.object,
+                &rejected.reservation,
+                ReservationStatus::Rejected,
+            );
+        }
+        Topic::ReservationRelease => {
+            let released: ReservationReleased = event.decode()?;
+            learn(
+                &mut doc.object,
+                &released.reservation,
+                ReservationStatus::Released,
+            );
+        }
+        Topic::SalesOrderConfirm | Topic::SalesOrderCancel => {}
     }
-    let mut published = Vec::new();
-    if is_complete(&doc.object) {
-        doc.object.status = OrderStatus::Confirmed;
-        published.push(confirmed_event(&doc, event));
-    }
+    let mut decided = Vec::new();
+    let published = decide(&mut doc, event.id, event.time, &mut decided);
     if state == Some(&doc) {
         log.push("salesorder: already handled, nothing changes".into());
         return Ok(Outcome::nothing(log));
     }
+    // In the original's order: what it persisted, then what it decided.
     log.push(format!("salesorder: persisted {}", doc.id));
-    if !published.is_empty() {
-        log.push("salesorder: all reservations are confirmed".into());
-    }
+    log.extend(decided);
     Ok(Outcome {
         changed: vec![doc],
         published,
@@ -64,93 +89,246 @@ pub fn handle(
     })
 }
 
-/// Rule 2: the lines are the request's, in request order; a line that a
-/// confirmation already confirmed stays confirmed with its reservation id.
+/// Why the saga refuses a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "sales order {0} is confirmed: a confirmed order can be neither cancelled nor amended"
+    )]
+    Confirmed(uuid::Uuid),
+    #[error("sales order {0} is cancelled: a cancelled order cannot be amended")]
+    Cancelled(uuid::Uuid),
+    #[error(
+        "the request of sales order {0} has not been delivered yet; `pi7 dispatch` delivers it"
+    )]
+    NotRequested(uuid::Uuid),
+}
+
+/// The customer withdraws: the order is cancelled with `reason` and
+/// `salesorder/cancel` is published, so every reservation is released. A
+/// confirmed order cannot be withdrawn; a cancelled one stays as it is.
+pub fn withdraw(
+    doc: &SalesOrderDoc,
+    reason: &str,
+    now: i64,
+) -> Result<Outcome<SalesOrderDoc>, Refusal> {
+    let mut log = vec![format!("salesorder: loaded context {}", doc.process_id)];
+    match doc.object.status {
+        OrderStatus::Confirmed => return Err(Refusal::Confirmed(doc.id)),
+        OrderStatus::Cancelled => {
+            log.push(format!("salesorder: {} is already cancelled", doc.id));
+            return Ok(Outcome::nothing(log));
+        }
+        OrderStatus::Pending if doc.object.customer.is_none() => {
+            return Err(Refusal::NotRequested(doc.id))
+        }
+        OrderStatus::Pending => {}
+    }
+    let mut withdrawn = doc.clone();
+    withdrawn.object.withdrawn = Some(reason.to_string());
+    let published = decide(&mut withdrawn, doc.process_id, now, &mut log)
+        .into_iter()
+        .map(|mut event| {
+            // The customer's command published it, not a delivery.
+            event.causation_id = None;
+            event
+        })
+        .collect();
+    log.push(format!("salesorder: persisted {}", doc.id));
+    Ok(Outcome {
+        changed: vec![withdrawn],
+        published,
+        log,
+    })
+}
+
+/// Whether the order can take an amendment now.
+pub fn can_amend(doc: &SalesOrderDoc) -> Result<(), Refusal> {
+    match doc.object.status {
+        OrderStatus::Confirmed => Err(Refusal::Confirmed(doc.id)),
+        OrderStatus::Cancelled => Err(Refusal::Cancelled(doc.id)),
+        OrderStatus::Pending if doc.object.customer.is_none() => Err(Refusal::NotRequested(doc.id)),
+        OrderStatus::Pending => Ok(()),
+    }
+}
+
+/// Rule 2, with amendments: the lines are the latest request's, in request
+/// order, each with the furthest status heard of for its reservation. What
+/// was heard of lines a newer request removed is kept as unmatched.
 fn apply_request(order: &mut SalesOrder, request: &SalesOrderRequested) {
-    if order.status == OrderStatus::Confirmed {
+    if request.revision < order.revision {
         return;
     }
     let mut lines = Vec::with_capacity(request.salesorder.reservations.len());
     for requested in &request.salesorder.reservations {
         let reservation_id = ids::reservation_id(request.process_id, requested.id);
-        let confirmed_before = order.reservations.iter().any(|l| {
-            l.reservation_id == reservation_id && l.status == ReservationStatus::Confirmed
-        }) || take_unmatched(order, reservation_id);
-        lines.push(OrderLine {
+        let mut line = OrderLine {
             id: requested.id,
             reserved: requested.reserved.clone(),
-            status: if confirmed_before {
-                ReservationStatus::Confirmed
-            } else {
-                ReservationStatus::Unconfirmed
-            },
+            status: ReservationStatus::Unconfirmed,
             reservation_id,
-        });
+            reason: None,
+        };
+        let heard = order
+            .reservations
+            .iter()
+            .chain(&order.unmatched_confirmations)
+            .filter(|l| l.reservation_id == reservation_id);
+        for known in heard {
+            merge(&mut line, known.status, known.reason.as_deref());
+        }
+        lines.push(line);
     }
-    order.customer = Some(request.salesorder.customer.clone());
-    order.reservations = lines;
-}
-
-fn take_unmatched(order: &mut SalesOrder, reservation_id: uuid::Uuid) -> bool {
-    let before = order.unmatched_confirmations.len();
     order
         .unmatched_confirmations
-        .retain(|c| c.reservation_id != reservation_id);
-    order.unmatched_confirmations.len() != before
+        .retain(|u| lines.iter().all(|l| l.reservation_id != u.reservation_id));
+    for removed in std::mem::take(&mut order.reservations) {
+        let kept = lines
+            .iter()
+            .any(|l| l.reservation_id == removed.reservation_id);
+        if !kept && removed.status != ReservationStatus::Unconfirmed {
+            order.unmatched_confirmations.push(removed);
+        }
+    }
+    sort_unmatched(order);
+    order.customer = Some(request.salesorder.customer.clone());
+    order.reservations = lines;
+    order.revision = request.revision;
 }
 
-/// Rules 3 and 5: a confirmation confirms its line, or is kept until a
-/// request brings the line (and shown as unmatched if none ever does).
-fn apply_confirmation(order: &mut SalesOrder, confirmation: &ReservationConfirmed) {
-    let confirmed = &confirmation.reservation;
+/// Rules 3 and 5: what happened to a reservation updates its line, or is
+/// kept until a request brings the line (and shown as unmatched if none
+/// ever does).
+fn learn(order: &mut SalesOrder, reservation: &OrderLine, status: ReservationStatus) {
+    let reason = reservation.reason.as_deref();
     if let Some(line) = order
         .reservations
         .iter_mut()
-        .find(|l| l.reservation_id == confirmed.reservation_id)
+        .chain(order.unmatched_confirmations.iter_mut())
+        .find(|l| l.reservation_id == reservation.reservation_id)
     {
-        line.status = ReservationStatus::Confirmed;
+        merge(line, status, reason);
         return;
     }
-    if order
-        .unmatched_confirmations
-        .iter()
-        .all(|c| c.reservation_id != confirmed.reservation_id)
-    {
-        order.unmatched_confirmations.push(OrderLine {
-            status: ReservationStatus::Confirmed,
-            ..confirmed.clone()
-        });
-        // Sorted, so the document does not depend on arrival order.
-        order
-            .unmatched_confirmations
-            .sort_by_key(|c| (c.id, c.reservation_id));
+    order.unmatched_confirmations.push(OrderLine {
+        status,
+        reason: reason.map(str::to_string),
+        ..reservation.clone()
+    });
+    sort_unmatched(order);
+}
+
+/// Keeps the furthest status, and the reason that came with it.
+fn merge(line: &mut OrderLine, status: ReservationStatus, reason: Option<&str>) {
+    if status.rank() > line.status.rank() {
+        line.status = status;
+        line.reason = reason.map(str::to_string);
     }
 }
 
-/// Rule 4: complete once the customer is known and every line is confirmed,
-/// and only while still pending, which is what makes it happen once.
-fn is_complete(order: &SalesOrder) -> bool {
-    order.status == OrderStatus::Pending
-        && order.customer.is_some()
-        && !order.reservations.is_empty()
+/// Sorted, so the document does not depend on arrival order.
+fn sort_unmatched(order: &mut SalesOrder) {
+    order
+        .unmatched_confirmations
+        .sort_by_key(|c| (c.id, c.reservation_id));
+}
+
+/// Rule 4 and compensation: the order's status follows from what the saga
+/// knows. It leaves `pending` once, for good, and says so once.
+fn decide(
+    doc: &mut SalesOrderDoc,
+    cause: uuid::Uuid,
+    time: i64,
+    log: &mut Vec<String>,
+) -> Vec<NewEvent> {
+    let order = &mut doc.object;
+    if order.status != OrderStatus::Pending {
+        if order.status == OrderStatus::Cancelled {
+            order.reason = cancellation_reason(order);
+        }
+        return Vec::new();
+    }
+    let requested = order.customer.is_some() && !order.reservations.is_empty();
+    let rejected = requested
         && order
             .reservations
             .iter()
-            .all(|l| l.status == ReservationStatus::Confirmed)
+            .any(|l| l.status == ReservationStatus::Rejected);
+    if order.withdrawn.is_some() || rejected {
+        order.status = OrderStatus::Cancelled;
+        order.reason = cancellation_reason(order);
+        log.push(format!(
+            "salesorder: cancelled: {}",
+            order.reason.as_deref().unwrap_or_default()
+        ));
+        let payload = SalesOrderCancelled {
+            process_id: doc.process_id,
+            salesorder: ConfirmedOrder::from_doc(doc),
+            reason: doc
+                .object
+                .withdrawn
+                .clone()
+                .or_else(|| doc.object.reason.clone())
+                .unwrap_or_default(),
+            revision: doc.object.revision,
+        };
+        return vec![fact(doc, Topic::SalesOrderCancel, cause, time, payload)];
+    }
+    let complete = requested
+        && order
+            .reservations
+            .iter()
+            .all(|l| l.status == ReservationStatus::Confirmed);
+    if complete {
+        order.status = OrderStatus::Confirmed;
+        log.push("salesorder: all reservations are confirmed".into());
+        let payload = SalesOrderConfirmed {
+            process_id: doc.process_id,
+            salesorder: ConfirmedOrder::from_doc(doc),
+        };
+        return vec![fact(doc, Topic::SalesOrderConfirm, cause, time, payload)];
+    }
+    Vec::new()
 }
 
-fn confirmed_event(doc: &SalesOrderDoc, cause: &Envelope) -> NewEvent {
-    let payload = SalesOrderConfirmed {
-        process_id: doc.process_id,
-        salesorder: ConfirmedOrder::from_doc(doc),
-    };
+/// Derived from the document alone, so it is the same in every order of
+/// arrival: the customer's words, or every rejected line's reason.
+fn cancellation_reason(order: &SalesOrder) -> Option<String> {
+    if let Some(reason) = &order.withdrawn {
+        return Some(format!("withdrawn by the customer: {reason}"));
+    }
+    let rejected: Vec<String> = order
+        .reservations
+        .iter()
+        .filter(|l| l.status == ReservationStatus::Rejected)
+        .map(|l| {
+            format!(
+                "line {} ({}) rejected: {}",
+                l.id,
+                l.reserved,
+                l.reason.as_deref().unwrap_or("no reason given")
+            )
+        })
+        .collect();
+    (!rejected.is_empty()).then(|| rejected.join("; "))
+}
+
+/// An event that happens once per process, with an id derived from the
+/// process, so that it is the same whichever event led to it.
+fn fact<T: serde::Serialize>(
+    doc: &SalesOrderDoc,
+    topic: Topic,
+    cause: uuid::Uuid,
+    time: i64,
+    payload: T,
+) -> NewEvent {
     NewEvent {
-        id: ids::fact_event_id(doc.process_id, Topic::SalesOrderConfirm),
-        topic: Topic::SalesOrderConfirm,
+        id: ids::fact_event_id(doc.process_id, topic),
+        topic,
         process_id: doc.process_id,
-        causation_id: Some(cause.id),
-        source: COMPONENT.source(),
-        time: cause.time,
+        causation_id: Some(cause),
+        source: Source::SalesOrder,
+        time,
         payload: serde_json::to_value(payload).expect("a payload always serializes"),
     }
 }

@@ -29,6 +29,7 @@ fn request_event(lines: &[(i64, &str)]) -> Envelope {
                 })
                 .collect(),
         },
+        revision: 1,
     };
     Envelope {
         seq: 1,

@@ -10,7 +10,9 @@ mod memory;
 mod sqlite;
 
 pub use memory::MemoryStore;
-pub use sqlite::{DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION};
+pub use sqlite::{
+    Change, DocumentChange, DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION,
+};
 
 use uuid::Uuid;
 

@@ -1,0 +1,196 @@
+//! What commands do to the system, as units of work over any store: the
+//! command line runs them on SQLite, the checker and the crash enumeration
+//! in memory. Each runs inside the caller's transaction and returns what it
+//! did; none reads a clock or draws an id (the caller passes them in).
+
+use uuid::Uuid;
+
+use crate::dispatch::{deliver, publish, Handlers};
+use crate::domain::event::SalesOrderRequested;
+use crate::domain::order::OrderRequest;
+use crate::domain::{reservation, saga, Component, Envelope, NewEvent, Outcome, Source, Topic};
+use crate::store::{DeliveryFilter, StoreError, Tx};
+
+/// What a command did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Acted {
+    /// False when it found nothing to do (already confirmed, say).
+    pub changed: bool,
+    pub published: Vec<Envelope>,
+    pub log: Vec<String>,
+}
+
+/// Why a command cannot be carried out. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("there is no reservation {0}")]
+    NoReservation(Uuid),
+    #[error("process {0} has no sales order yet; `pi7 dispatch` delivers its request")]
+    NoOrder(Uuid),
+    #[error(transparent)]
+    Saga(#[from] saga::Refusal),
+    #[error("process {0} has deliveries still pending; `pi7 dispatch` delivers them before it can be amended")]
+    Pending(Uuid),
+}
+
+/// A customer's order enters as `salesorder/request`.
+pub fn submit(
+    tx: &mut dyn Tx,
+    order: &OrderRequest,
+    process_id: Uuid,
+    event_id: Uuid,
+    now: i64,
+) -> Result<Acted, StoreError> {
+    let mut log = vec![
+        "web: received sales order request".to_string(),
+        format!("     assigned processId {process_id}"),
+        "     publishing sales order request event".to_string(),
+    ];
+    let published = publish(tx, request(order, process_id, 1, event_id, now), &mut log)?;
+    Ok(Acted {
+        changed: true,
+        published: published.into_iter().collect(),
+        log,
+    })
+}
+
+fn request(
+    order: &OrderRequest,
+    process_id: Uuid,
+    revision: u32,
+    event_id: Uuid,
+    now: i64,
+) -> NewEvent {
+    let payload = SalesOrderRequested {
+        process_id,
+        salesorder: order.clone(),
+        revision,
+    };
+    NewEvent {
+        id: event_id,
+        topic: Topic::SalesOrderRequest,
+        process_id,
+        causation_id: None,
+        source: Source::Web,
+        time: now,
+        payload: serde_json::to_value(payload).expect("a payload always serializes"),
+    }
+}
+
+/// A person confirms a reservation.
+pub fn confirm(tx: &mut dyn Tx, id: Uuid, event_id: Uuid, now: i64) -> anyhow::Result<Acted> {
+    let doc = tx.reservation(id)?.ok_or(Refused::NoReservation(id))?;
+    let outcome = reservation::confirm(&doc, event_id, now);
+    Ok(save_reservations(tx, outcome)?)
+}
+
+/// A person rejects a reservation (or it expired).
+pub fn reject(
+    tx: &mut dyn Tx,
+    id: Uuid,
+    reason: &str,
+    event_id: Uuid,
+    now: i64,
+) -> anyhow::Result<Acted> {
+    let doc = tx.reservation(id)?.ok_or(Refused::NoReservation(id))?;
+    let outcome = reservation::reject(&doc, reason, event_id, now);
+    Ok(save_reservations(tx, outcome)?)
+}
+
+fn save_reservations(
+    tx: &mut dyn Tx,
+    outcome: Outcome<crate::domain::ReservationDoc>,
+) -> Result<Acted, StoreError> {
+    let mut log = outcome.log;
+    for doc in &outcome.changed {
+        tx.save_reservation(doc)?;
+    }
+    let mut published = Vec::new();
+    for event in outcome.published {
+        published.extend(publish(tx, event, &mut log)?);
+    }
+    Ok(Acted {
+        changed: !outcome.changed.is_empty(),
+        published,
+        log,
+    })
+}
+
+/// The customer withdraws a pending order.
+pub fn withdraw(
+    tx: &mut dyn Tx,
+    process_id: Uuid,
+    reason: &str,
+    now: i64,
+) -> anyhow::Result<Acted> {
+    let doc = tx
+        .sales_order(process_id)?
+        .ok_or(Refused::NoOrder(process_id))?;
+    let outcome = saga::withdraw(&doc, reason, now).map_err(Refused::from)?;
+    let mut log = outcome.log;
+    for doc in &outcome.changed {
+        tx.save_sales_order(doc)?;
+    }
+    let mut published = Vec::new();
+    for event in outcome.published {
+        published.extend(publish(tx, event, &mut log)?);
+    }
+    Ok(Acted {
+        changed: !outcome.changed.is_empty(),
+        published,
+        log,
+    })
+}
+
+/// The customer submits a changed order for a pending process. The new
+/// request is delivered to the saga in the same transaction, so that no
+/// confirmation can complete the order by its old lines after the customer
+/// changed them; the reservation component gets it as usual.
+pub fn amend(
+    tx: &mut dyn Tx,
+    process_id: Uuid,
+    order: &OrderRequest,
+    event_id: Uuid,
+    now: i64,
+    handlers: &Handlers,
+) -> anyhow::Result<Acted> {
+    let doc = tx
+        .sales_order(process_id)?
+        .ok_or(Refused::NoOrder(process_id))?;
+    saga::can_amend(&doc).map_err(Refused::from)?;
+    let of_process = DeliveryFilter {
+        process_id: Some(process_id),
+        ..DeliveryFilter::default()
+    };
+    if !tx.pending(&of_process)?.is_empty() {
+        return Err(Refused::Pending(process_id).into());
+    }
+    let mut log = vec![
+        "web: received sales order request".to_string(),
+        format!("     amending processId {process_id}"),
+        "     publishing sales order request event".to_string(),
+    ];
+    let revision = doc.object.revision + 1;
+    let mut published: Vec<Envelope> = publish(
+        tx,
+        request(order, process_id, revision, event_id, now),
+        &mut log,
+    )?
+    .into_iter()
+    .collect();
+    let to_saga = DeliveryFilter {
+        component: Some(Component::SalesOrder),
+        process_id: Some(process_id),
+        exclude: Vec::new(),
+    };
+    for delivery in tx.pending(&to_saga)? {
+        let report = deliver(tx, &delivery, handlers)?;
+        log.extend(report.log);
+        published.extend(report.published);
+    }
+    Ok(Acted {
+        changed: true,
+        published,
+        log,
+    })
+}

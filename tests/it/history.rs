@@ -1,0 +1,475 @@
+//! The log as the source of truth: `rebuild` recomputes the documents from
+//! it, `show --at` replays a prefix of it, and `export` / `import` carry it
+//! to another database with the same effects.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::util::{example, parse_json, text, Submitted, TestEnv};
+
+/// `orders.jsonl`, then the walkthrough (the order of `order.json`, both of
+/// its reservations confirmed), then a submit whose deliveries are held.
+fn walkthrough_and_a_held_submit(env: &TestEnv) -> Submitted {
+    env.ok(&["submit", &example("orders.jsonl")]);
+    let submitted = env.submit_example();
+    for id in &submitted.reservations {
+        env.ok(&["confirm", id]);
+    }
+    env.ok(&["--hold", "submit", &example("order-3.json")]);
+    submitted
+}
+
+fn execute(env: &TestEnv, sql: &str) {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn verify_ok(env: &TestEnv) {
+    let run = env.run(&["verify"]);
+    assert_eq!(run.code, 0, "verify failed:\n{}{}", run.stdout, run.stderr);
+}
+
+/// Both document lists, as `list --json` prints them.
+fn documents(env: &TestEnv) -> (Value, Value) {
+    (
+        env.json(&["list", "orders"]),
+        env.json(&["list", "reservations"]),
+    )
+}
+
+fn event_ids(env: &TestEnv) -> BTreeSet<String> {
+    env.json_lines(&["events"])
+        .iter()
+        .map(|e| text(&e["id"]))
+        .collect()
+}
+
+fn pending_count(env: &TestEnv) -> usize {
+    env.json(&["pending"]).as_array().unwrap().len()
+}
+
+/// Exports `from` into a file of `to`'s directory and imports it there.
+fn export_import(from: &TestEnv, to: &TestEnv, import_args: &[&str]) -> String {
+    let log = to.write("log.jsonl", &from.ok(&["export"]));
+    let mut args = import_args.to_vec();
+    args.extend(["import", log.to_str().unwrap()]);
+    to.ok(&args)
+}
+
+#[test]
+fn rebuild_finds_no_difference_in_a_healthy_database() {
+    let env = TestEnv::new();
+    walkthrough_and_a_held_submit(&env);
+    let before = env.snapshot();
+    assert_eq!(
+        env.ok(&["rebuild"]),
+        "rebuilt 5 sales orders and 10 reservations from 9 events: no differences\n"
+    );
+    assert_eq!(
+        env.json(&["rebuild"]),
+        serde_json::json!({"events": 9, "salesorders": 5, "reservations": 10, "differences": []})
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn rebuild_reports_a_tampered_document_and_fixes_it() {
+    let env = TestEnv::new();
+    walkthrough_and_a_held_submit(&env);
+    let healthy = documents(&env);
+    let tampered: String = {
+        let conn = rusqlite::Connection::open(env.db()).unwrap();
+        conn.query_row(
+            "SELECT id FROM reservations WHERE status = 'unconfirmed' ORDER BY rowid LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    execute(
+        &env,
+        &format!(
+            "UPDATE reservations
+             SET status = 'confirmed', document = replace(document, 'unconfirmed', 'confirmed')
+             WHERE id = '{tampered}'"
+        ),
+    );
+    assert_eq!(env.run(&["verify"]).code, 1);
+
+    let out = env.ok(&["rebuild"]);
+    assert_eq!(
+        out,
+        format!(
+            "reservation {tampered}: differs from the log: \
+             /object/status is \"confirmed\" but the log makes \"unconfirmed\"; \
+             /object/history/0/status is \"confirmed\" but the log makes \"unconfirmed\"; \
+             column status is 'confirmed' but should be 'unconfirmed'; replaced\n\
+             rebuilt 5 sales orders and 10 reservations from 9 events: 1 difference (now fixed)\n"
+        )
+    );
+    assert_eq!(documents(&env), healthy);
+    verify_ok(&env);
+    assert!(env.ok(&["rebuild"]).ends_with(": no differences\n"));
+    assert_eq!(
+        env.json(&["list", "reservations", "--status", "confirmed"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "the status column is right again"
+    );
+}
+
+#[test]
+fn rebuild_puts_back_a_lost_document_and_removes_a_stray_one() {
+    let env = TestEnv::new();
+    let submitted = walkthrough_and_a_held_submit(&env);
+    let (orders, reservations) = documents(&env);
+    execute(
+        &env,
+        &format!(
+            "DELETE FROM salesorders WHERE id = '{}';
+             INSERT INTO reservations (id, process_id, status, document)
+             VALUES ('00000000-0000-4000-8000-000000000001', '{}', 'confirmed', '{{}}');",
+            submitted.order, submitted.process
+        ),
+    );
+    let report = env.json(&["rebuild"]);
+    let differences = report["differences"].as_array().unwrap();
+    let summary: Vec<(String, String, String)> = differences
+        .iter()
+        .map(|d| (text(&d["kind"]), text(&d["_id"]), text(&d["change"])))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "salesorder".into(),
+                submitted.order.clone(),
+                "missing".into()
+            ),
+            (
+                "reservation".into(),
+                "00000000-0000-4000-8000-000000000001".into(),
+                "extra".into()
+            ),
+        ]
+    );
+    assert_eq!(differences[0]["stored"], Value::Null);
+    assert_eq!(
+        differences[0]["rebuilt"],
+        env.json(&["show", &submitted.order])
+    );
+    assert_eq!(differences[1]["stored"], serde_json::json!({}));
+    let (orders_after, reservations_after) = documents(&env);
+    assert_eq!(reservations_after, reservations);
+    // The lost order is back (listed last: where it was is not in the log).
+    let sorted = |v: &Value| {
+        let mut all: Vec<String> = v.as_array().unwrap().iter().map(Value::to_string).collect();
+        all.sort();
+        all
+    };
+    assert_eq!(sorted(&orders_after), sorted(&orders));
+    verify_ok(&env);
+}
+
+#[test]
+fn rebuild_of_a_log_with_missing_events_fails_and_writes_nothing() {
+    let env = TestEnv::new();
+    env.expect_damage();
+    walkthrough_and_a_held_submit(&env);
+    execute(
+        &env,
+        "DELETE FROM deliveries WHERE seq = 2; DELETE FROM events WHERE seq = 2;
+         UPDATE salesorders SET status = 'confirmed' WHERE rowid = 1;",
+    );
+    let before = env.db_bytes();
+    let stderr = env.fails(&["rebuild"], 1);
+    assert!(
+        stderr.starts_with("pi7: error: cannot rebuild the documents of ")
+            && stderr.contains("events are missing; nothing was written"),
+        "{stderr}"
+    );
+    assert!(
+        env.db_bytes() == before,
+        "a failed rebuild changed the file"
+    );
+}
+
+#[test]
+fn show_at_replays_a_reservation_up_to_an_event() {
+    let env = TestEnv::new();
+    env.ok(&["submit", &example("orders.jsonl")]);
+    let submitted = env.submit_example();
+    let reservation = &submitted.reservations[0];
+    env.ok(&["confirm", reservation]);
+    let events = env.json_lines(&["events"]);
+    let seq_of = |topic: &str| {
+        events
+            .iter()
+            .find(|e| e["topic"] == topic && text(&e["processId"]) == submitted.process)
+            .map(|e| e["seq"].as_u64().unwrap().to_string())
+            .unwrap()
+    };
+    let (requested, confirmed) = (seq_of("salesorder/request"), seq_of("reservation/confirm"));
+    assert_eq!((requested.as_str(), confirmed.as_str()), ("5", "6"));
+
+    let at_request = env.json(&["show", reservation, "--at", &requested]);
+    assert_eq!(at_request["object"]["status"], "unconfirmed");
+    assert_eq!(at_request["object"]["history"].as_array().unwrap().len(), 1);
+    let at_confirm = env.json(&["show", reservation, "--at", &confirmed]);
+    assert_eq!(at_confirm["object"]["status"], "confirmed");
+    assert_eq!(at_confirm, env.json(&["show", reservation]));
+
+    // The order as of the request: nothing confirmed, and only that event.
+    let human = env.ok(&["show", &submitted.process, "--at", &requested]);
+    assert!(
+        human.starts_with("as of event 5 (replayed)\n\nsales order  "),
+        "{human}"
+    );
+    assert!(
+        human.contains("status       pending (0 of 2 lines confirmed)\n"),
+        "{human}"
+    );
+    let event_rows: Vec<&str> = human
+        .split("\nevents:\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .collect();
+    assert_eq!(event_rows.len(), 1, "{human}");
+    assert!(event_rows[0].starts_with("5     "), "{human}");
+
+    // Past the end of the log: the log's current state.
+    assert_eq!(
+        env.json(&["show", &submitted.order, "--at", "1000"]),
+        env.json(&["show", &submitted.order])
+    );
+    assert!(env
+        .ok(&["show", reservation, "--at", "1000"])
+        .starts_with("as of event 6, the end of the log (replayed)\n"));
+}
+
+#[test]
+fn show_at_before_a_document_existed_is_not_found() {
+    let env = TestEnv::new();
+    env.ok(&["submit", &example("orders.jsonl")]);
+    let submitted = env.submit_example();
+    for args in [
+        vec!["show", submitted.order.as_str(), "--at", "4"],
+        vec!["--json", "show", submitted.order.as_str(), "--at", "4"],
+    ] {
+        let stderr = env.fails(&args, 3);
+        assert_eq!(
+            stderr,
+            format!(
+                "pi7: error: no sales order that existed just after event 4 has an ID starting with '{}'\n",
+                submitted.order
+            )
+        );
+    }
+    let stderr = env.fails(&["show", &submitted.reservations[1], "--at", "0"], 3);
+    assert!(
+        stderr.contains("no reservation that existed just after event 0"),
+        "{stderr}"
+    );
+    let stderr = env.fails(&["show", &submitted.process, "--at", "4"], 3);
+    assert!(
+        stderr.contains("no process that had begun by event 4"),
+        "{stderr}"
+    );
+    // Once it exists, it shows.
+    env.ok(&["show", &submitted.order, "--at", "5"]);
+}
+
+#[test]
+fn export_prints_what_events_json_prints() {
+    let env = TestEnv::new();
+    let submitted = walkthrough_and_a_held_submit(&env);
+    assert_eq!(env.ok(&["export"]), env.ok(&["events", "--json"]));
+    assert_eq!(
+        env.ok(&["export", "--process", &submitted.reservations[0][..8]]),
+        env.ok(&["events", "--json", "--process", &submitted.process])
+    );
+    let file = env.dir().join("out.jsonl");
+    assert_eq!(
+        env.ok(&["export", "--output", file.to_str().unwrap()]),
+        format!("exported 9 events to {}\n", file.display())
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        env.ok(&["events", "--json"])
+    );
+}
+
+#[test]
+fn export_then_import_into_an_empty_database_makes_the_same_documents() {
+    let source = TestEnv::new();
+    walkthrough_and_a_held_submit(&source);
+    let target = TestEnv::new();
+    // Held, as the last submit of the source was.
+    assert_eq!(
+        export_import(&source, &target, &["--hold"]),
+        "imported 9 events (0 already present)\n"
+    );
+    assert_eq!(documents(&target), documents(&source));
+    assert_eq!(event_ids(&target), event_ids(&source));
+    assert_eq!(pending_count(&target), pending_count(&source));
+    verify_ok(&target);
+
+    // Delivering what was held gives the same documents on both sides.
+    source.ok(&["dispatch"]);
+    target.ok(&["dispatch"]);
+    assert_eq!(documents(&target), documents(&source));
+    assert_eq!(event_ids(&target), event_ids(&source));
+}
+
+#[test]
+fn orders_confirmed_in_lifo_order_survive_the_round_trip() {
+    let source = TestEnv::new();
+    source.ok(&["--hold", "submit", &example("order.json")]);
+    source.ok(&["dispatch", "--to", "reservation"]);
+    let ids: Vec<String> = source
+        .json(&["list", "reservations"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| text(&r["_id"]))
+        .collect();
+    for id in &ids {
+        source.ok(&["--hold", "confirm", id]);
+    }
+    source.ok(&["dispatch", "--order", "lifo"]);
+    source.ok(&["submit", &example("orders.jsonl")]);
+    assert_eq!(
+        source.json(&["list", "orders"])[0]["object"]["status"],
+        "confirmed"
+    );
+
+    let target = TestEnv::new();
+    assert_eq!(
+        export_import(&source, &target, &[]),
+        "imported 8 events (0 already present)\n"
+    );
+    assert_eq!(documents(&target), documents(&source));
+    assert_eq!(event_ids(&target), event_ids(&source));
+    assert_eq!(pending_count(&target), 0);
+    verify_ok(&target);
+}
+
+#[test]
+fn importing_the_same_log_twice_appends_nothing_the_second_time() {
+    let source = TestEnv::new();
+    walkthrough_and_a_held_submit(&source);
+    source.ok(&["dispatch"]);
+    let target = TestEnv::new();
+    export_import(&source, &target, &[]);
+    let before = target.snapshot();
+    let log = target.dir().join("log.jsonl");
+    assert_eq!(
+        target.json(&["import", log.to_str().unwrap()]),
+        serde_json::json!({"events": 9, "imported": 0, "alreadyPresent": 9})
+    );
+    assert_eq!(target.snapshot(), before);
+
+    // From standard input, into a database that has part of the log.
+    let other = TestEnv::new();
+    let all = source.ok(&["export"]);
+    let first_three: String = all.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let run = other.exec(other.cmd().args(["import", "-"]).write_stdin(first_three));
+    assert_eq!(
+        run.stdout, "imported 3 events (0 already present)\n",
+        "{}",
+        run.stderr
+    );
+    let run = other.exec(other.cmd().args(["import", "-"]).write_stdin(all));
+    assert_eq!(
+        run.stdout, "imported 6 events (3 already present)\n",
+        "{}",
+        run.stderr
+    );
+    assert_eq!(documents(&other), documents(&source));
+    assert_eq!(event_ids(&other), event_ids(&source));
+}
+
+#[test]
+fn a_bad_line_is_reported_where_it_is_and_nothing_is_imported() {
+    let source = TestEnv::new();
+    walkthrough_and_a_held_submit(&source);
+    let lines: Vec<String> = source.ok(&["export"]).lines().map(String::from).collect();
+    let target = TestEnv::new();
+    target.submit_example();
+    let before = target.snapshot();
+    let bytes = target.db_bytes();
+
+    let import = |name: &str, contents: String, code: i32| {
+        let path = target.write(name, &contents);
+        let stderr = target.fails(&["import", path.to_str().unwrap()], code);
+        crate::util::assert_one_line(&stderr);
+        assert_eq!(target.snapshot(), before, "{name} changed the database");
+        assert!(target.db_bytes() == bytes, "{name} changed the file");
+        (path.display().to_string(), stderr)
+    };
+
+    // An unknown field on line 3, after two good lines.
+    let bad = lines[2].replacen("\"source\"", "\"sorce\"", 1);
+    let column = bad.find("\"sorce\"").unwrap() + 1;
+    let (path, stderr) = import(
+        "typo.jsonl",
+        format!("{}\n{}\n{bad}\n{}\n", lines[0], lines[1], lines[3]),
+        2,
+    );
+    assert!(
+        stderr.starts_with(&format!(
+            "pi7: error: {path}:3:{}: not an event envelope: unknown field `sorce`",
+            column + "\"sorce\"".len() - 1
+        )),
+        "{stderr}"
+    );
+
+    // Not JSON at all.
+    let (path, stderr) = import(
+        "garbage.jsonl",
+        format!("{}\n  {{\"seq\": ?}}\n", lines[0]),
+        2,
+    );
+    assert_eq!(
+        stderr,
+        format!("pi7: error: {path}:2:11: not an event envelope: expected value\n")
+    );
+
+    // An event the database has, with other contents.
+    let mine = parse_json(target.ok(&["export"]).lines().next().unwrap());
+    let mut changed = mine.clone();
+    changed["time"] = Value::from(1);
+    let (path, stderr) = import("conflict.jsonl", format!("{}\n{changed}\n", lines[0]), 2);
+    assert_eq!(
+        stderr,
+        format!(
+            "pi7: error: {path}:2:1: event {} is already event 1 of the database, with different contents\n",
+            text(&mine["id"])
+        )
+    );
+
+    // An event whose cause is nowhere.
+    let caused = lines
+        .iter()
+        .find(|l| !parse_json(l)["causationId"].is_null())
+        .unwrap();
+    let (path, stderr) = import("orphan.jsonl", format!("{}\n{caused}\n", lines[0]), 2);
+    assert!(
+        stderr.starts_with(&format!("pi7: error: {path}:2:1: event "))
+            && stderr.contains("which is neither earlier in the file nor in the database"),
+        "{stderr}"
+    );
+
+    // A file that cannot be read.
+    let stderr = target.fails(&["import", "no-such-file.jsonl"], 2);
+    assert!(
+        stderr.starts_with("pi7: error: cannot read no-such-file.jsonl: "),
+        "{stderr}"
+    );
+    assert!(target.db_bytes() == bytes);
+}

@@ -1,0 +1,331 @@
+//! Reliability: many processes on one database, processes killed at random
+//! moments, deliveries that fail, and `pi7 verify` catching damage.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::util::{example, json_lines, text, TestEnv};
+
+fn verify_ok(env: &TestEnv) -> String {
+    let run = env.run(&["verify"]);
+    assert_eq!(run.code, 0, "verify failed:\n{}{}", run.stdout, run.stderr);
+    run.stdout
+}
+
+fn execute(env: &TestEnv, sql: &str) {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn walkthrough(env: &TestEnv) {
+    env.ok(&["submit", &example("orders.jsonl")]);
+    let submitted = env.submit_example();
+    for id in &submitted.reservations {
+        env.ok(&["confirm", id]);
+    }
+}
+
+#[test]
+fn verify_passes_on_a_healthy_database() {
+    let env = TestEnv::new();
+    walkthrough(&env);
+    env.ok(&["--hold", "submit", &example("order-3.json")]);
+    assert_eq!(
+        verify_ok(&env),
+        "9 events, 14 deliveries (2 pending, 0 failed), 5 sales orders, 10 reservations\n\
+         ok: integrity, log, deliveries, saga invariants and replay all check out\n"
+    );
+}
+
+#[test]
+fn verify_catches_a_document_that_differs_from_the_log() {
+    let env = TestEnv::new();
+    env.expect_damage();
+    walkthrough(&env);
+    execute(
+        &env,
+        "UPDATE reservations
+         SET status = 'confirmed', document = replace(document, 'unconfirmed', 'confirmed')
+         WHERE rowid = (SELECT min(rowid) FROM reservations WHERE status = 'unconfirmed')",
+    );
+    let run = env.run(&["verify"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("but its reservation is confirmed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("differs from its replay"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.starts_with("pi7: error: 2 violations found in"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn verify_catches_a_lost_event_and_a_second_order_confirmation() {
+    let env = TestEnv::new();
+    env.expect_damage();
+    walkthrough(&env);
+    execute(
+        &env,
+        "INSERT INTO events (id, topic, process_id, causation_id, source, time, payload)
+         SELECT '00000000' || substr(id, 9), topic, process_id, causation_id, source, time, payload
+         FROM events WHERE topic = 'salesorder/confirm';
+         DELETE FROM deliveries WHERE seq = 2;
+         DELETE FROM events WHERE seq = 2;",
+    );
+    let run = env.run(&["verify"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("highest seq is 9: events are missing"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("salesorder/confirm was published 2 times"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Appends an event whose payload no component can read, as an import from
+/// a future pi7 might, with its deliveries.
+fn append_unreadable_request(env: &TestEnv) -> u64 {
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO events (id, topic, process_id, causation_id, source, time, payload)
+         VALUES ('00000000-0000-4000-8000-00000000abcd', 'salesorder/request',
+                 '00000000-0000-4000-8000-0000000000aa', NULL, 'web', 1543269956,
+                 '{\"processId\": 42}');
+         INSERT INTO deliveries (seq, component)
+         SELECT seq, c.component FROM events, (SELECT 'salesorder' AS component
+                                               UNION ALL SELECT 'reservation') c
+         WHERE id = '00000000-0000-4000-8000-00000000abcd';",
+    )
+    .unwrap();
+    conn.query_row("SELECT max(seq) FROM events", [], |r| r.get::<_, i64>(0))
+        .unwrap() as u64
+}
+
+#[test]
+fn a_failing_delivery_blocks_nothing_and_is_parked_after_three_attempts() {
+    let env = TestEnv::new();
+    env.ok(&["submit", &example("order.json")]);
+    let bad = append_unreadable_request(&env);
+    env.ok(&["--hold", "submit", &example("order-3.json")]);
+
+    let first = env.run(&["dispatch"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stdout.contains("to reservation  applied"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains(&format!(
+            "delivered {bad:<4} salesorder/request  to salesorder   failed\n"
+        )),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.contains("failed (will retry)"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(
+        env.json(&["list"]).as_array().unwrap().len(),
+        2,
+        "the good order went through"
+    );
+
+    env.ok(&["dispatch"]);
+    let third = env.run(&["dispatch"]);
+    assert!(third.stdout.contains("failed (parked)"), "{}", third.stdout);
+    assert!(
+        third.stderr.contains("`pi7 pending --failed` lists it"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(env.json(&["pending"]), serde_json::json!([]));
+    let parked = env.json(&["pending", "--failed"]);
+    let parked = parked.as_array().unwrap();
+    assert_eq!(parked.len(), 2);
+    assert_eq!(parked[0]["attempts"], 3);
+    assert!(text(&parked[0]["error"]).contains("cannot read the salesorder/request payload"));
+    let quiet = env.run(&["dispatch"]);
+    assert_eq!(
+        quiet.stdout, "",
+        "a parked delivery is not retried by itself"
+    );
+
+    let retried = env.run(&["redeliver", &bad.to_string(), "--to", "salesorder"]);
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    assert!(
+        retried.stdout.contains("failed (parked)"),
+        "{}",
+        retried.stdout
+    );
+    assert_eq!(
+        env.json(&["pending", "--failed"]).as_array().unwrap().len(),
+        2,
+        "nothing dropped"
+    );
+    assert!(verify_ok(&env).contains("(0 pending, 2 failed)"));
+}
+
+#[test]
+fn eight_parallel_writers_lose_nothing_and_never_see_a_locked_database() {
+    const WRITERS: usize = 8;
+    const OPERATIONS: usize = 100;
+    let env = Arc::new(TestEnv::new());
+    env.ok(&["list"]); // create the database before the rush
+    let pool: Arc<Mutex<Vec<String>>> = Arc::default();
+    let processes: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let (env, pool, processes) = (env.clone(), pool.clone(), processes.clone());
+            std::thread::spawn(move || {
+                for op in 0..OPERATIONS {
+                    let others: Vec<String> = {
+                        let pool = pool.lock().unwrap();
+                        pool.iter().rev().take(3).cloned().collect()
+                    };
+                    let args: Vec<String> = if op % 2 == 0 || others.is_empty() {
+                        vec!["--json".into(), "submit".into(), "-".into()]
+                    } else {
+                        let mut args = vec!["--json".into(), "confirm".into()];
+                        args.extend(others);
+                        args
+                    };
+                    let order = format!(
+                        "{{\"customer\": \"writer {writer}\", \"reservations\": [\
+                         {{\"id\": 1, \"reserved\": \"op {op} a\"}}, {{\"id\": 2, \"reserved\": \"op {op} b\"}}]}}"
+                    );
+                    let output = env
+                        .std_cmd_at(1_700_000_000 + op as i64)
+                        .args(&args)
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .and_then(|mut child| {
+                            child.stdin.take().unwrap().write_all(order.as_bytes())?;
+                            child.wait_with_output()
+                        })
+                        .unwrap();
+                    let stderr = String::from_utf8_lossy(&output.stderr);
+                    assert!(output.status.success(), "writer {writer} op {op} {args:?}: {stderr}");
+                    assert!(!stderr.contains("locked"), "{stderr}");
+                    if args[1] == "submit" {
+                        let line = &json_lines(&String::from_utf8_lossy(&output.stdout))[0];
+                        processes.lock().unwrap().insert(text(&line["processId"]));
+                        let mut pool = pool.lock().unwrap();
+                        for r in line["reservations"].as_array().unwrap() {
+                            pool.push(text(&r["_id"]));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let submitted = processes.lock().unwrap().clone();
+    let events = env.json_lines(&["events"]);
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(
+        seqs,
+        (1..=events.len() as u64).collect::<Vec<_>>(),
+        "no gaps in seq"
+    );
+    let requested: BTreeSet<String> = events
+        .iter()
+        .filter(|e| e["topic"] == "salesorder/request")
+        .map(|e| text(&e["processId"]))
+        .collect();
+    assert_eq!(requested, submitted, "every submitted order is in the log");
+    assert_eq!(env.json(&["pending"]), serde_json::json!([]));
+    verify_ok(&env);
+}
+
+/// A small reproducible sequence of waits, so every run kills at the same
+/// (varied) moments.
+fn waits(count: usize, max_ms: u64) -> Vec<Duration> {
+    let mut state: u64 = 0x5eed;
+    (0..count)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            Duration::from_millis((state >> 33) % max_ms)
+        })
+        .collect()
+}
+
+#[test]
+fn killing_pi7_at_any_moment_loses_nothing_and_the_next_command_finishes_the_work() {
+    let batch: String = (0..500)
+        .map(|i| {
+            format!(
+                "{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a\"}}, {{\"id\": 2, \"reserved\": \"b\"}}]}}\n"
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let mut killed = 0;
+    let mut env = TestEnv::new();
+    for (round, wait) in waits(50, 150).into_iter().enumerate() {
+        // A fresh database every ten rounds keeps each verify cheap.
+        if round % 10 == 0 {
+            env = TestEnv::new();
+        }
+        let batch_file = env.write("batch.jsonl", &batch);
+        let batch_file = batch_file.to_str().unwrap();
+        // Even rounds kill a bulk submit; odd rounds a dispatch of held work.
+        let args: Vec<&str> = if round % 2 == 0 {
+            vec!["submit", batch_file]
+        } else {
+            env.ok(&["--hold", "submit", batch_file]);
+            vec!["dispatch"]
+        };
+        let mut child = env
+            .std_cmd_at(1_700_000_000)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        verify_ok(&env);
+        let requests = env
+            .json_lines(&["events", "--topic", "salesorder/request"])
+            .len();
+        assert_eq!(requests % 500, 0, "a submit lands whole or not at all");
+        env.ok(&["dispatch"]);
+        assert_eq!(env.json(&["pending"]), serde_json::json!([]));
+        let out = verify_ok(&env);
+        assert!(out.contains("(0 pending, 0 failed)"), "{out}");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "bounded in time"
+        );
+    }
+    assert!(killed >= 25, "only {killed} of 50 runs were killed mid-way");
+}
