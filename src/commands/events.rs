@@ -40,7 +40,14 @@ fn topic_parser() -> impl clap::builder::TypedValueParser<Value = Topic> {
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open(OpenMode::ReadOnly)?;
+    // Following a database that does not exist yet creates it, so the
+    // events that land in it later are seen.
+    let mode = if args.follow && !ctx.db_path()?.exists() {
+        OpenMode::ReadWrite
+    } else {
+        OpenMode::ReadOnly
+    };
+    let store = ctx.open(mode)?;
     let process = args
         .process
         .as_deref()

@@ -80,6 +80,13 @@ impl SqliteStore {
         if mode == OpenMode::ReadWrite && read_only_file {
             return Err(StoreError::ReadOnly { path: display });
         }
+        if mode == OpenMode::ReadOnly && !exists {
+            // Reading a database that is not there shows an empty one, and
+            // does not leave a new file behind a mistyped --db.
+            let mut store = Self::in_memory()?;
+            store.path = path.to_path_buf();
+            return Ok(store);
+        }
         if !exists {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::CannotOpen {
@@ -88,18 +95,28 @@ impl SqliteStore {
                 })?;
             }
         }
-        let flags = if read_only_file {
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        let opened = if read_only_file {
+            // Immutable: SQLite reads the file as it is and creates no -wal
+            // or -shm beside it, which would be left read-only too and keep
+            // writes failing after the file is made writable again.
+            Connection::open_with_flags(
+                immutable_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
         } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
         };
-        let conn =
-            Connection::open_with_flags(path, flags).map_err(|e| StoreError::CannotOpen {
-                path: display.clone(),
-                detail: e.to_string(),
-            })?;
+        let conn = opened.map_err(|e| StoreError::CannotOpen {
+            path: display.clone(),
+            detail: e.to_string(),
+        })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // The bundled SQLite is built with STAT4, under which a statement
         // whose WHERE compares a bound value with an indexed column is
@@ -470,6 +487,20 @@ impl Store for SqliteStore {
             }
         }
     }
+}
+
+/// `file:PATH?immutable=1`, with the characters a URI gives meaning to
+/// escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 fn sqlite_code(e: &anyhow::Error) -> Option<rusqlite::ErrorCode> {

@@ -187,3 +187,28 @@ fn without_a_db_option_the_database_lives_in_the_data_directory_under_home() {
         .join("pi7.db")
         .exists());
 }
+
+#[test]
+fn reading_a_database_that_is_not_there_shows_nothing_and_creates_nothing() {
+    let env = TestEnv::new();
+    assert_eq!(env.json(&["list", "orders"]), serde_json::json!([]));
+    assert_eq!(env.ok(&["events", "--json"]), "");
+    assert!(!env.db().exists(), "a read created the database");
+}
+
+#[test]
+fn reading_a_read_only_database_leaves_no_files_beside_it() {
+    let env = TestEnv::new();
+    env.ok(&["submit", &example("order.json")]);
+    let mut permissions = std::fs::metadata(env.db()).unwrap().permissions();
+    permissions.set_readonly(true);
+    std::fs::set_permissions(env.db(), permissions).unwrap();
+    assert_eq!(env.json(&["list", "orders"]).as_array().unwrap().len(), 1);
+    let mut beside: Vec<String> = std::fs::read_dir(env.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("pi7.db"))
+        .collect();
+    beside.sort();
+    assert_eq!(beside, ["pi7.db"]);
+}
