@@ -101,10 +101,15 @@ fn save_reservations(
     tx: &mut dyn Tx,
     outcome: Outcome<crate::domain::ReservationDoc>,
 ) -> Result<Acted, StoreError> {
-    let mut log = outcome.log;
     for doc in &outcome.changed {
         tx.save_reservation(doc)?;
     }
+    publish_all(tx, outcome)
+}
+
+/// Publishes what a command decided, once its documents are saved.
+fn publish_all<D>(tx: &mut dyn Tx, outcome: Outcome<D>) -> Result<Acted, StoreError> {
+    let mut log = outcome.log;
     let mut published = Vec::new();
     for event in outcome.published {
         published.extend(publish(tx, event, &mut log)?);
@@ -127,19 +132,10 @@ pub fn withdraw(
         .sales_order(process_id)?
         .ok_or(Refused::NoOrder(process_id))?;
     let outcome = saga::withdraw(&doc, reason, now).map_err(Refused::from)?;
-    let mut log = outcome.log;
     for doc in &outcome.changed {
         tx.save_sales_order(doc)?;
     }
-    let mut published = Vec::new();
-    for event in outcome.published {
-        published.extend(publish(tx, event, &mut log)?);
-    }
-    Ok(Acted {
-        changed: !outcome.changed.is_empty(),
-        published,
-        log,
-    })
+    Ok(publish_all(tx, outcome)?)
 }
 
 /// The customer submits a changed order for a pending process. The new

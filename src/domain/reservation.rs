@@ -68,21 +68,13 @@ fn make_reservations(
             line.reserved
         ));
         log.push(format!("reservation: persisted {id}"));
-        changed.push(ReservationDoc {
+        changed.push(unconfirmed(
             id,
-            process_id: event.process_id,
-            object: Reservation {
-                id: line.id,
-                reserved: line.reserved.clone(),
-                status: ReservationStatus::Unconfirmed,
-                history: vec![HistoryEntry {
-                    status: ReservationStatus::Unconfirmed,
-                    time: event.time,
-                }],
-                reason: None,
-                revision: request.revision,
-            },
-        });
+            event,
+            line.id,
+            &line.reserved,
+            request.revision,
+        ));
     }
     for doc in existing {
         let removed = lines.iter().all(|l| l.id != doc.object.id);
@@ -150,21 +142,13 @@ fn release_all(
         }
         // As the request would have made it, so that the documents do not
         // depend on whether the request or the cancellation came first.
-        let never_made = ReservationDoc {
-            id: line.reservation_id,
-            process_id: event.process_id,
-            object: Reservation {
-                id: line.id,
-                reserved: line.reserved.clone(),
-                status: ReservationStatus::Unconfirmed,
-                history: vec![HistoryEntry {
-                    status: ReservationStatus::Unconfirmed,
-                    time: event.time,
-                }],
-                reason: None,
-                revision: cancel.revision,
-            },
-        };
+        let never_made = unconfirmed(
+            line.reservation_id,
+            event,
+            line.id,
+            &line.reserved,
+            cancel.revision,
+        );
         let (released, event) = release(&never_made, &reason, event);
         log.push(format!(
             "reservation: released {} before it was made",
@@ -180,6 +164,31 @@ fn release_all(
         changed,
         published,
         log,
+    }
+}
+
+/// A new reservation for line `line_id`, made while handling `event`.
+fn unconfirmed(
+    id: Uuid,
+    event: &Envelope,
+    line_id: i64,
+    reserved: &str,
+    revision: u32,
+) -> ReservationDoc {
+    ReservationDoc {
+        id,
+        process_id: event.process_id,
+        object: Reservation {
+            id: line_id,
+            reserved: reserved.to_string(),
+            status: ReservationStatus::Unconfirmed,
+            history: vec![HistoryEntry {
+                status: ReservationStatus::Unconfirmed,
+                time: event.time,
+            }],
+            reason: None,
+            revision,
+        },
     }
 }
 
