@@ -1,7 +1,7 @@
 //! An in-memory store with the same behaviour as the SQLite one, for tests
 //! and for the checker, which clones whole systems to explore schedules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 
 use super::{Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx};
@@ -17,6 +17,9 @@ pub struct MemoryStore {
     pub reservations: BTreeMap<Uuid, ReservationDoc>,
     /// (seq, component, changed) for every redelivery, in arrival order.
     pub redeliveries: Vec<(u64, Component, bool)>,
+    /// Indexes, so that a replay of a long log stays linear.
+    event_ids: HashSet<Uuid>,
+    reservations_by_process: BTreeMap<Uuid, BTreeSet<Uuid>>,
 }
 
 impl MemoryStore {
@@ -42,7 +45,7 @@ impl Store for MemoryStore {
 impl Tx for MemoryStore {
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
         // As SQLite's UNIQUE constraint does: an event id is appended once.
-        if self.events.iter().any(|e| e.id == event.id) {
+        if !self.event_ids.insert(event.id) {
             return Err(StoreError::Corrupt(format!(
                 "event {} is already in the log",
                 event.id
@@ -76,7 +79,7 @@ impl Tx for MemoryStore {
     }
 
     fn has_event(&mut self, id: Uuid) -> Result<bool, StoreError> {
-        Ok(self.events.iter().any(|e| e.id == id))
+        Ok(self.event_ids.contains(&id))
     }
 
     fn next_pending(
@@ -150,11 +153,11 @@ impl Tx for MemoryStore {
     }
 
     fn reservations(&mut self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
-        Ok(self
-            .reservations
-            .values()
-            .filter(|r| r.process_id == process_id)
-            .cloned()
+        let ids = self.reservations_by_process.get(&process_id);
+        Ok(ids
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.reservations.get(id).cloned())
             .collect())
     }
 
@@ -168,6 +171,10 @@ impl Tx for MemoryStore {
     }
 
     fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
+        self.reservations_by_process
+            .entry(doc.process_id)
+            .or_default()
+            .insert(doc.id);
         self.reservations.insert(doc.id, doc.clone());
         Ok(())
     }

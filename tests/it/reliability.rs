@@ -212,15 +212,20 @@ fn eight_parallel_writers_lose_nothing_and_never_see_a_locked_database() {
                         "{{\"customer\": \"writer {writer}\", \"reservations\": [\
                          {{\"id\": 1, \"reserved\": \"op {op} a\"}}, {{\"id\": 2, \"reserved\": \"op {op} b\"}}]}}"
                     );
+                    // Only submit reads stdin; a confirm may exit before a
+                    // write to its stdin would land.
+                    let submit = args[1] == "submit";
                     let output = env
                         .std_cmd_at(1_700_000_000 + op as i64)
                         .args(&args)
-                        .stdin(Stdio::piped())
+                        .stdin(if submit { Stdio::piped() } else { Stdio::null() })
                         .stdout(Stdio::piped())
                         .stderr(Stdio::piped())
                         .spawn()
                         .and_then(|mut child| {
-                            child.stdin.take().unwrap().write_all(order.as_bytes())?;
+                            if let Some(mut stdin) = child.stdin.take() {
+                                stdin.write_all(order.as_bytes())?;
+                            }
                             child.wait_with_output()
                         })
                         .unwrap();
