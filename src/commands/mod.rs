@@ -127,8 +127,15 @@ impl<'a> Context<'a> {
                 "held: {pending} deliveries pending; `pi7 dispatch` delivers them"
             ))?);
         }
+        // Only what will be printed is kept: a drain of a million
+        // deliveries must not hold a million reports.
+        let verbose = self.verbose;
         let mut reports = Vec::new();
-        dispatcher::dispatch(store, &Plan::drain(), &mut |r| reports.push(r.clone()))?;
+        dispatcher::dispatch(store, &Plan::drain(), &mut |r| {
+            if verbose || matches!(r.result, Handled::Failed { .. }) {
+                reports.push(r.clone());
+            }
+        })?;
         self.report_failures(&reports)?;
         for report in &reports {
             self.log(&report.log)?;
