@@ -1,11 +1,10 @@
 //! `pi7 dispatch`: deliver pending deliveries, in an order you choose.
 
-use super::list::process_of;
-use super::pending::component_parser;
+use super::pending::{component_parser, delivery_filter};
 use super::Context;
 use crate::dispatch::{dispatch, Handled, Handlers, Order, Plan, Report};
 use crate::domain::Component;
-use crate::store::{DeliveryFilter, OpenMode};
+use crate::store::OpenMode;
 
 /// Deliver pending deliveries, printing each as it is made
 ///
@@ -52,15 +51,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             OrderArg::Lifo => Order::Lifo,
             OrderArg::Random => Order::Random { seed: args.seed },
         },
-        filter: DeliveryFilter {
-            component: args.component,
-            process_id: args
-                .process
-                .as_deref()
-                .map(|text| process_of(&store, text))
-                .transpose()?,
-            exclude: Vec::new(),
-        },
+        filter: delivery_filter(&store, args.component, args.process.as_deref())?,
         limit: args.limit,
         handlers: Handlers::REAL,
     };

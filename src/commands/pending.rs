@@ -4,7 +4,7 @@ use super::list::process_of;
 use super::Context;
 use crate::domain::Component;
 use crate::render;
-use crate::store::{DeliveryFilter, DeliveryStatus, OpenMode};
+use crate::store::{DeliveryFilter, DeliveryStatus, OpenMode, SqliteStore};
 
 /// List the deliveries not handled yet (held, or left by an interrupted
 /// command), or with `--failed` those parked after their handler failed
@@ -31,17 +31,22 @@ pub fn component_parser() -> impl clap::builder::TypedValueParser<Value = Compon
     })
 }
 
+/// The deliveries to `component` of the process that `process` names.
+pub fn delivery_filter(
+    store: &SqliteStore,
+    component: Option<Component>,
+    process: Option<&str>,
+) -> anyhow::Result<DeliveryFilter> {
+    Ok(DeliveryFilter {
+        component,
+        process_id: process.map(|text| process_of(store, text)).transpose()?,
+        exclude: Vec::new(),
+    })
+}
+
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let store = ctx.open(OpenMode::ReadOnly)?;
-    let filter = DeliveryFilter {
-        component: args.component,
-        process_id: args
-            .process
-            .as_deref()
-            .map(|text| process_of(&store, text))
-            .transpose()?,
-        exclude: Vec::new(),
-    };
+    let filter = delivery_filter(&store, args.component, args.process.as_deref())?;
     let status = if args.failed {
         DeliveryStatus::Failed
     } else {
