@@ -308,3 +308,30 @@ fn check_explores_rejection_withdrawal_and_amendment() {
         assert!(result["summary"]["schedules"].as_u64().unwrap() > 1);
     }
 }
+
+#[test]
+fn only_an_unconfirmed_reservation_can_be_rejected() {
+    let env = TestEnv::new();
+    let submitted = env.submit_example();
+    env.ok(&["confirm", &submitted.reservations[0]]);
+    let before = env.snapshot();
+    let run = env.run(&["reject", &submitted.reservations[0], "--reason", "too late"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "only the order's line: {}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("is already confirmed; nothing changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.snapshot(), before);
+    let rejected = env.json_lines(&["reject", &submitted.reservations[1]]);
+    assert_eq!(rejected[0]["object"]["status"], "rejected");
+    assert_eq!(rejected[0]["object"]["reason"], "no reason given");
+    env.fails(&["reject", "abc"], 2);
+    env.fails(&["reject", "ffffffff"], 3);
+}
