@@ -131,7 +131,7 @@ complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l seed -d 'The seed o
 complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l to -d 'Only deliveries to this component' -r -f -a "salesorder\t''
 reservation\t''"
 complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l process -d 'Only deliveries of this process\'s events (any ID of the process, or a unique prefix)' -r
-complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l limit -d 'At most this many deliveries' -r
+complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l limit -d 'At most this many deliveries (1 or more)' -r
 complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l db -d 'The database file [default: pi7.db in the platform data directory, e.g. ~/.local/share/pi7/pi7.db]' -r -F
 complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l now -d 'The current time, in unix seconds, for reproducible runs' -r
 complete -c pi7 -n "__fish_pi7_using_subcommand dispatch" -l json -d 'Print machine-readable JSON on stdout instead of tables'

@@ -63,8 +63,8 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         }
         if let Some(refused) = cause.downcast_ref::<Refused>() {
             return match refused {
-                Refused::NoReservation(_) | Refused::NoOrder(_) => NOT_FOUND,
-                Refused::Saga(_) | Refused::Pending(_) => USAGE,
+                Refused::NoReservation(_) => NOT_FOUND,
+                Refused::NoOrder(_) | Refused::Saga(_) | Refused::Pending(_) => USAGE,
             };
         }
         if cause.is::<StoreError>() || cause.is::<rusqlite::Error>() {

@@ -26,10 +26,7 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
-        }
+        Err(e) => return usage_error(&e),
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -44,6 +41,33 @@ pub fn main() -> ExitCode {
             ExitCode::from(error::exit_code(&e))
         }
     }
+}
+
+/// Help and version as clap prints them; a usage error as one line, like
+/// every other error, with the values clap would have listed.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+    }
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid usage");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
+        message = format!("{message} {values}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "pi7: error: {message} (`pi7 --help` shows the usage)"
+    );
+    ExitCode::from(error::USAGE)
 }
 
 /// A reader that stopped reading (`pi7 events | head`) is not an error.

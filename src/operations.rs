@@ -153,7 +153,7 @@ pub fn amend(
     let doc = tx
         .sales_order(process_id)?
         .ok_or(Refused::NoOrder(process_id))?;
-    saga::can_amend(&doc).map_err(Refused::from)?;
+    saga::check_amendment(&doc, order).map_err(Refused::from)?;
     let of_process = DeliveryFilter {
         process_id: Some(process_id),
         ..DeliveryFilter::default()

@@ -14,6 +14,32 @@ pub fn short(id: &uuid::Uuid) -> String {
     id.to_string()[..8].to_string()
 }
 
+/// Text a user typed, safe to print: control characters (which could move
+/// the cursor, clear the screen or break a row) are shown escaped.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// [`clean`], and cut to `max` characters with an ellipsis, so that a
+/// table keeps to 80 columns whatever a customer is called.
+pub fn clip(text: &str, max: usize) -> String {
+    let text = clean(text);
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// `2026-11-24 06:40:01`, in UTC.
 pub fn time(unix: i64) -> String {
     match OffsetDateTime::from_unix_timestamp(unix) {
@@ -59,7 +85,7 @@ pub fn order_summary(order: &SalesOrderDoc) -> String {
     let mut text = format!(
         "sales order  {}  {}  {} ({} of {} lines confirmed)",
         short(&order.id),
-        order.object.customer.as_deref().unwrap_or("?"),
+        clip(order.object.customer.as_deref().unwrap_or("?"), 24),
         order.object.status,
         confirmed_count(lines),
         lines.len()
@@ -88,7 +114,7 @@ pub fn orders_table(orders: &[SalesOrderDoc]) -> String {
     table(orders.iter().map(|o| OrderRow {
         id: short(&o.id),
         process: short(&o.process_id),
-        customer: o.object.customer.clone().unwrap_or_else(|| "?".into()),
+        customer: clip(o.object.customer.as_deref().unwrap_or("?"), 24),
         status: o.object.status.to_string(),
         confirmed: format!(
             "{}/{}",
@@ -120,7 +146,7 @@ pub fn reservations_table(reservations: &[ReservationDoc]) -> String {
             id: short(&r.id),
             process: short(&r.process_id),
             line: r.object.id,
-            reserved: r.object.reserved.clone(),
+            reserved: clip(&r.object.reserved, 16),
             status: r.object.status.to_string(),
             since: r
                 .object
@@ -147,7 +173,7 @@ struct LineRow {
 fn lines_table(lines: &[OrderLine]) -> String {
     table(lines.iter().map(|l| LineRow {
         line: l.id,
-        reserved: l.reserved.clone(),
+        reserved: clip(&l.reserved, 16),
         status: l.status.to_string(),
         reservation: l.reservation_id.to_string(),
     }))
@@ -175,7 +201,7 @@ fn history_table(reservations: &[ReservationDoc]) -> String {
                 HistoryRow {
                     time: time(h.time),
                     reservation: short(&r.id),
-                    reserved: r.object.reserved.clone(),
+                    reserved: clip(&r.object.reserved, 16),
                     status: h.status.to_string(),
                 },
             ));
@@ -200,7 +226,7 @@ pub fn order_detail(
         "customer     {}\n",
         o.customer
             .as_deref()
-            .unwrap_or("(not known yet: the request has not arrived)")
+            .map_or("(not known yet: the request has not arrived)".into(), clean)
     );
     text += &format!(
         "status       {} ({} of {} lines confirmed)\n",
@@ -240,7 +266,7 @@ pub fn reservation_detail(
     if let Some(order) = order {
         text += &format!("sales order  {} ({})\n", order.id, order.object.status);
     }
-    text += &format!("line         {}: {}\n", r.id, r.reserved);
+    text += &format!("line         {}: {}\n", r.id, clean(&r.reserved));
     text += &format!("status       {}\n", r.status);
     if let Some(reason) = &r.reason {
         text += &format!("reason       {reason}\n");

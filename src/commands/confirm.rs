@@ -112,7 +112,7 @@ pub fn decide(
                 "{:<12} {}  {}",
                 decision.past_tense(),
                 doc.id,
-                doc.object.reserved
+                render::clean(&doc.object.reserved)
             )?;
         }
         processes.insert(doc.process_id);

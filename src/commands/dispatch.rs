@@ -28,9 +28,17 @@ pub struct Args {
     #[arg(long, value_name = "ID")]
     pub process: Option<String>,
 
-    /// At most this many deliveries
-    #[arg(long, value_name = "N")]
+    /// At most this many deliveries (1 or more)
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub limit: Option<usize>,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("give 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

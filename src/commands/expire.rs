@@ -40,7 +40,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         .collect();
     if expired.is_empty() {
         ctx.note("no unconfirmed reservation is that old")?;
-        return Ok(());
+        return ctx.settle(&mut store);
     }
     let reason = Decision::Reject {
         reason: "expired".to_string(),

@@ -258,6 +258,9 @@ fn check(store: &SqliteStore, source_name: &str, items: &mut [Item]) -> anyhow::
                 .into());
             }
         }
+        event
+            .check_consistency()
+            .map_err(|e| InputError(format!("{at}: event {}: {e}", event.id)))?;
         known.insert(event.id);
         if let Some((other, where_)) = before {
             if !same_event(&other, event) {

@@ -9,6 +9,7 @@ use crate::dispatch::Handlers;
 use crate::domain::order::parse_orders;
 use crate::error::{BadOrder, InputError};
 use crate::operations;
+use crate::render;
 use crate::store::{OpenMode, Store};
 
 /// Submit one order or many: assigns each a processId, publishes
@@ -87,7 +88,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
                 text += &format!(
                     "sales order  {}  {}  {}\n",
                     o.id,
-                    o.object.customer.as_deref().unwrap_or("?"),
+                    render::clean(o.object.customer.as_deref().unwrap_or("?")),
                     o.object.status
                 )
             }
@@ -95,13 +96,15 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         }
         let width = reservations
             .iter()
-            .map(|r| r.object.reserved.chars().count())
+            .map(|r| render::clip(&r.object.reserved, 16).chars().count())
             .max()
             .unwrap_or(0);
         for r in &reservations {
             text += &format!(
                 "reservation  {}  {:<width$}  {}\n",
-                r.id, r.object.reserved, r.object.status
+                r.id,
+                render::clip(&r.object.reserved, 16),
+                r.object.status
             );
         }
         writeln!(ctx.out, "{text}")?;

@@ -303,3 +303,33 @@ impl Envelope {
         })
     }
 }
+
+impl Envelope {
+    /// Whether an event that comes from elsewhere (an import) says what
+    /// pi7's own events say: its payload names the envelope's process, and
+    /// a request is a valid order. A payload this pi7 cannot read at all is
+    /// let through: delivering it fails and parks it, where it waits for a
+    /// pi7 that can.
+    pub fn check_consistency(&self) -> Result<(), String> {
+        if let Some(named) = self.payload.get("processId") {
+            if named.as_str() != Some(self.process_id.to_string().as_str()) {
+                return Err(format!(
+                    "its payload's processId {named} is not the envelope's {}",
+                    self.process_id
+                ));
+            }
+        }
+        if self.topic == Topic::SalesOrderRequest {
+            if let Ok(request) = self.decode::<SalesOrderRequested>() {
+                if request.revision == 0 {
+                    return Err("a request's revision starts at 1".into());
+                }
+                let order =
+                    serde_json::to_string(&request.salesorder).expect("an order always serializes");
+                super::order::parse_orders(&order)
+                    .map_err(|e| format!("its order is not valid: {}", e.message))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -102,6 +102,10 @@ pub enum Refusal {
         "the request of sales order {0} has not been delivered yet; `pi7 dispatch` delivers it"
     )]
     NotRequested(uuid::Uuid),
+    #[error("line {id} is {was:?} in the order; to reserve something else, give it a new line id")]
+    ChangedLine { id: i64, was: String },
+    #[error("line {id} was removed by an earlier amendment and its reservation released; give it a new line id")]
+    RemovedLine { id: i64 },
 }
 
 /// The customer withdraws: the order is cancelled with `reason` and
@@ -150,6 +154,40 @@ pub fn can_amend(doc: &SalesOrderDoc) -> Result<(), Refusal> {
         OrderStatus::Pending if doc.object.customer.is_none() => Err(Refusal::NotRequested(doc.id)),
         OrderStatus::Pending => Ok(()),
     }
+}
+
+/// Whether `request` can amend the order: a line keeps what it reserves
+/// (its reservation is made for that), and a removed line's id is not used
+/// again (its reservation is released for good).
+pub fn check_amendment(
+    doc: &SalesOrderDoc,
+    request: &super::order::OrderRequest,
+) -> Result<(), Refusal> {
+    can_amend(doc)?;
+    for line in &request.reservations {
+        let reservation_id = ids::reservation_id(doc.process_id, line.id);
+        if let Some(kept) = doc
+            .object
+            .reservations
+            .iter()
+            .find(|l| l.reservation_id == reservation_id)
+        {
+            if kept.reserved != line.reserved {
+                return Err(Refusal::ChangedLine {
+                    id: line.id,
+                    was: kept.reserved.clone(),
+                });
+            }
+        } else if doc
+            .object
+            .unmatched_confirmations
+            .iter()
+            .any(|l| l.reservation_id == reservation_id)
+        {
+            return Err(Refusal::RemovedLine { id: line.id });
+        }
+    }
+    Ok(())
 }
 
 /// Rule 2, with amendments: the lines are the latest request's, in request

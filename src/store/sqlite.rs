@@ -198,6 +198,11 @@ impl SqliteStore {
         if !fresh && application_id != APPLICATION_ID {
             return Err(not_pi7("it is an SQLite database of another application"));
         }
+        if version < 0 {
+            return Err(not_pi7(&format!(
+                "it has an unknown schema version {version}"
+            )));
+        }
         if version > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
                 path,

@@ -473,3 +473,46 @@ fn a_bad_line_is_reported_where_it_is_and_nothing_is_imported() {
     );
     assert!(target.db_bytes() == bytes);
 }
+
+#[test]
+fn an_event_whose_payload_disagrees_with_its_envelope_is_not_imported() {
+    let from = TestEnv::new();
+    from.submit_example();
+    let exported = from.ok(&["export"]);
+    let request: Value = parse_json(exported.lines().next().unwrap());
+    let other_process = "00000000-0000-4000-8000-000000000001";
+    let cases = [
+        (
+            "/payload/processId",
+            Value::from(other_process),
+            "processId",
+        ),
+        (
+            "/payload/salesorder/customer",
+            Value::from(" "),
+            "\"customer\" is empty",
+        ),
+        (
+            "/payload/salesorder/reservations",
+            serde_json::json!([]),
+            "\"reservations\" is empty",
+        ),
+        ("/payload/revision", Value::from(0), "revision starts at 1"),
+    ];
+    for (pointer, value, expected) in cases {
+        let to = TestEnv::new();
+        let mut bad = request.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        bad.pointer_mut(parent).unwrap()[key] = value;
+        let file = to.write("bad.jsonl", &format!("{bad}\n"));
+        let stderr = to.fails(&["import", file.to_str().unwrap()], 2);
+        assert!(stderr.starts_with("pi7: error: "), "{stderr}");
+        assert!(stderr.contains("bad.jsonl:1:1"), "{stderr}");
+        assert!(stderr.contains(expected), "{pointer}: {stderr}");
+        assert_eq!(
+            to.ok(&["events", "--json"]),
+            "",
+            "{pointer}: nothing imported"
+        );
+    }
+}

@@ -265,3 +265,24 @@ fn long_names_still_fit_in_80_columns_where_pi7_decides_the_width() {
         assert_fits_80_columns(&env.ok(&args));
     }
 }
+
+#[test]
+fn tables_escape_control_characters_and_keep_to_80_columns() {
+    let env = TestEnv::new();
+    let long = "Christophe-Alexandre de la Vallée-Poussin van Genechten";
+    let order = format!(
+        "{{\"customer\": \"{long}\\u001b[2J\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a hotel\\nwith a view over the whole bay\"}}]}}"
+    );
+    env.submit_stdin(&order);
+    for args in [vec!["list"], vec!["list", "reservations"], vec!["events"]] {
+        let out = env.ok(&args);
+        assert!(!out.contains('\u{1b}'), "{args:?}: {out:?}");
+        for line in out.lines() {
+            assert!(line.chars().count() <= 80, "{args:?}: {line:?}");
+        }
+    }
+    assert!(env.ok(&["list"]).contains("Christophe-Alexandre de…"));
+    assert!(env
+        .ok(&["list", "reservations"])
+        .contains("a hotel\\nwith a…"));
+}

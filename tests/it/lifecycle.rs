@@ -335,3 +335,47 @@ fn only_an_unconfirmed_reservation_can_be_rejected() {
     env.fails(&["reject", "abc"], 2);
     env.fails(&["reject", "ffffffff"], 3);
 }
+
+#[test]
+fn an_amendment_keeps_what_a_line_reserves_and_does_not_revive_a_removed_line() {
+    let env = TestEnv::new();
+    let submitted = env.submit_example();
+    let process = submitted.process.as_str();
+    let renamed = env.write(
+        "renamed.json",
+        r#"{"customer": "christophe", "reservations": [{"id": 1, "reserved": "another hotel"}, {"id": 2, "reserved": "a plane"}]}"#,
+    );
+    let before = env.snapshot();
+    let stderr = env.fails(
+        &["submit", "--process", process, renamed.to_str().unwrap()],
+        2,
+    );
+    assert_eq!(
+        stderr,
+        "pi7: error: line 1 is \"some hotel\" in the order; to reserve something else, give it a new line id\n"
+    );
+    assert_eq!(env.snapshot(), before);
+
+    let hotel_only = env.write(
+        "hotel.json",
+        r#"{"customer": "christophe", "reservations": [{"id": 1, "reserved": "some hotel"}]}"#,
+    );
+    env.ok(&["submit", "--process", process, hotel_only.to_str().unwrap()]);
+    let before = env.snapshot();
+    let stderr = env.fails(&["submit", "--process", process, &example("order.json")], 2);
+    assert!(
+        stderr.contains("line 2 was removed by an earlier amendment"),
+        "{stderr}"
+    );
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn expire_with_nothing_to_expire_still_delivers_what_is_pending() {
+    let env = TestEnv::new();
+    env.ok(&["--hold", "submit", &example("order.json")]);
+    let run = env.run(&["expire", "--older-than", "1d"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(env.json(&["pending"]), serde_json::json!([]));
+    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 1);
+}

@@ -189,7 +189,7 @@ fn what_to_list_must_be_orders_or_reservations() {
     let env = TestEnv::new();
     let stderr = env.fails(&["list", "customers"], 2);
     assert!(
-        stderr.starts_with("error: invalid value 'customers'"),
+        stderr.starts_with("pi7: error: invalid value 'customers'"),
         "{stderr}"
     );
 }

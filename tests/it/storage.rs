@@ -212,3 +212,18 @@ fn reading_a_read_only_database_leaves_no_files_beside_it() {
     beside.sort();
     assert_eq!(beside, ["pi7.db"]);
 }
+
+#[test]
+fn a_database_with_a_negative_schema_version_is_refused_untouched() {
+    let env = TestEnv::new();
+    env.ok(&["submit", &example("order.json")]);
+    {
+        let conn = rusqlite::Connection::open(env.db()).unwrap();
+        conn.pragma_update(None, "user_version", -1).unwrap();
+    }
+    env.expect_damage();
+    let bytes = env.db_bytes();
+    let stderr = env.fails(&["list"], 4);
+    assert!(stderr.contains("unknown schema version -1"), "{stderr}");
+    assert_eq!(env.db_bytes(), bytes);
+}
