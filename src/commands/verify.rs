@@ -10,10 +10,14 @@ use crate::error::Violations;
 use crate::replay::replay;
 use crate::store::{DeliveryStatus, OpenMode, SqliteStore};
 
-/// Check a database: SQLite's integrity, the log, the deliveries, the saga's
-/// invariants (each order confirmed or cancelled exactly once, as its lines
-/// say; a cancelled order's reservations all rejected or released), and that
-/// the documents equal a replay of the log
+/// Audit a database: integrity, log, deliveries, the saga's invariants, and
+/// the documents against a replay of the log
+///
+/// Checks SQLite's integrity, that `seq` has no gaps, that every event has
+/// the deliveries its topic routes to, that each order was confirmed or
+/// cancelled exactly once as its lines say, that a cancelled order's
+/// reservations are all rejected or released, and that the documents equal a
+/// replay of the log.
 ///
 /// Prints what it checked, or one line per violation and exits 1.
 /// Processes with deliveries still pending or parked are in flight: their
