@@ -48,11 +48,7 @@ pub fn parse_prefix(text: &str) -> Result<String, LookupError> {
 /// The one thing of one of `kinds` whose id starts with `text`.
 pub fn resolve(store: &SqliteStore, text: &str, kinds: &[DocumentKind]) -> anyhow::Result<Found> {
     let prefix = parse_prefix(text)?;
-    let mut candidates: Vec<Found> = store
-        .find(&prefix, MAX_CANDIDATES)?
-        .into_iter()
-        .filter(|f| kinds.contains(&f.kind))
-        .collect();
+    let mut candidates: Vec<Found> = store.find(&prefix, kinds, MAX_CANDIDATES)?;
     candidates.sort();
     candidates.dedup();
     match candidates.len() {

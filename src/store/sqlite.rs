@@ -327,9 +327,14 @@ impl SqliteStore {
         rows.map(|json| parse_document(&json?)).collect()
     }
 
-    /// Everything whose id starts with `prefix` (lowercase hex and dashes):
-    /// sales orders, reservations and processes. At most `limit` of each.
-    pub fn find(&self, prefix: &str, limit: usize) -> Result<Vec<Found>, StoreError> {
+    /// Everything of `kinds` whose id starts with `prefix` (lowercase hex and
+    /// dashes). At most `limit` of each kind.
+    pub fn find(
+        &self,
+        prefix: &str,
+        kinds: &[DocumentKind],
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
         let upper = format!("{prefix}~"); // '~' sorts after every id character
         let mut found = Vec::new();
         let queries: [(DocumentKind, &str); 3] = [
@@ -347,7 +352,7 @@ impl SqliteStore {
                  WHERE process_id >= ?1 AND process_id < ?2 LIMIT ?3",
             ),
         ];
-        for (kind, sql) in queries {
+        for (kind, sql) in queries.into_iter().filter(|(k, _)| kinds.contains(k)) {
             let mut stmt = self.conn.prepare_cached(sql)?;
             let rows = stmt.query_map(params![prefix, upper, limit as i64], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
