@@ -51,20 +51,28 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let customer = args.customer.as_deref();
     match args.what {
         What::Orders => {
-            let orders = store.list_sales_orders(status, process, customer)?;
             if ctx.json {
-                ctx.json_pretty(&orders)?;
-            } else if orders.is_empty() {
+                let mut array = JsonArray::start(&mut *ctx.out)?;
+                store
+                    .for_each_sales_order(status, process, customer, &mut |doc| array.push(&doc))?;
+                return array.end();
+            }
+            let orders = store.list_sales_orders(status, process, customer)?;
+            if orders.is_empty() {
                 ctx.note("no sales orders match")?;
             } else {
                 write!(ctx.out, "{}", render::orders_table(&orders))?;
             }
         }
         What::Reservations => {
-            let reservations = store.list_reservations(status, process, customer)?;
             if ctx.json {
-                ctx.json_pretty(&reservations)?;
-            } else if reservations.is_empty() {
+                let mut array = JsonArray::start(&mut *ctx.out)?;
+                store
+                    .for_each_reservation(status, process, customer, &mut |doc| array.push(&doc))?;
+                return array.end();
+            }
+            let reservations = store.list_reservations(status, process, customer)?;
+            if reservations.is_empty() {
                 ctx.note("no reservations match")?;
             } else {
                 write!(ctx.out, "{}", render::reservations_table(&reservations))?;
@@ -72,6 +80,37 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An indented JSON array written one element at a time, so a listing of
+/// a million documents never holds them all.
+struct JsonArray<'a> {
+    out: &'a mut dyn std::io::Write,
+    empty: bool,
+}
+
+impl<'a> JsonArray<'a> {
+    fn start(out: &'a mut dyn std::io::Write) -> std::io::Result<Self> {
+        out.write_all(b"[")?;
+        Ok(JsonArray { out, empty: true })
+    }
+
+    /// Writes `value` as `serde_json::to_writer_pretty` writes an element.
+    fn push<T: serde::Serialize>(&mut self, value: &T) -> anyhow::Result<()> {
+        let element = serde_json::to_string_pretty(value)?;
+        self.out
+            .write_all(if self.empty { b"\n  " } else { b",\n  " })?;
+        self.out
+            .write_all(element.replace('\n', "\n  ").as_bytes())?;
+        self.empty = false;
+        Ok(())
+    }
+
+    fn end(self) -> anyhow::Result<()> {
+        self.out
+            .write_all(if self.empty { b"]\n" } else { b"\n]\n" })?;
+        Ok(())
+    }
 }
 
 fn check_status(what: What, status: &str) -> Result<&'static str, InputError> {

@@ -290,6 +290,23 @@ impl SqliteStore {
         process_id: Option<Uuid>,
         customer: Option<&str>,
     ) -> Result<Vec<SalesOrderDoc>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_sales_order(status, process_id, customer, &mut |doc| {
+            all.push(doc);
+            Ok(())
+        })
+        .map_err(into_store_error)?;
+        Ok(all)
+    }
+
+    /// [`list_sales_orders`](Self::list_sales_orders), one document at a time.
+    pub fn for_each_sales_order(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+        each: &mut dyn FnMut(SalesOrderDoc) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT document FROM salesorders
              WHERE (?1 IS NULL OR status = ?1)
@@ -297,11 +314,11 @@ impl SqliteStore {
                AND (?3 IS NULL OR customer = ?3)
              ORDER BY rowid",
         )?;
-        let rows = stmt.query_map(
-            params![status, process_id.map(|p| p.to_string()), customer],
-            |r| r.get::<_, String>(0),
-        )?;
-        rows.map(|json| parse_document(&json?)).collect()
+        let mut rows = stmt.query(params![status, process_id.map(|p| p.to_string()), customer])?;
+        while let Some(row) = rows.next()? {
+            each(parse_document(&row.get::<_, String>(0)?)?)?;
+        }
+        Ok(())
     }
 
     /// Reservations in the order they were made, narrowed by the filters.
@@ -312,6 +329,23 @@ impl SqliteStore {
         process_id: Option<Uuid>,
         customer: Option<&str>,
     ) -> Result<Vec<ReservationDoc>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_reservation(status, process_id, customer, &mut |doc| {
+            all.push(doc);
+            Ok(())
+        })
+        .map_err(into_store_error)?;
+        Ok(all)
+    }
+
+    /// [`list_reservations`](Self::list_reservations), one document at a time.
+    pub fn for_each_reservation(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+        each: &mut dyn FnMut(ReservationDoc) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.document FROM reservations r
              WHERE (?1 IS NULL OR r.status = ?1)
@@ -320,11 +354,11 @@ impl SqliteStore {
                     (SELECT process_id FROM salesorders WHERE customer = ?3))
              ORDER BY r.rowid",
         )?;
-        let rows = stmt.query_map(
-            params![status, process_id.map(|p| p.to_string()), customer],
-            |r| r.get::<_, String>(0),
-        )?;
-        rows.map(|json| parse_document(&json?)).collect()
+        let mut rows = stmt.query(params![status, process_id.map(|p| p.to_string()), customer])?;
+        while let Some(row) = rows.next()? {
+            each(parse_document(&row.get::<_, String>(0)?)?)?;
+        }
+        Ok(())
     }
 
     /// Everything of `kinds` whose id starts with `prefix` (lowercase hex and
@@ -511,6 +545,17 @@ fn immutable_uri(path: &Path) -> String {
     }
     uri.push_str("?immutable=1");
     uri
+}
+
+/// The storage error inside `e`, which only store code produced.
+fn into_store_error(e: anyhow::Error) -> StoreError {
+    match e.downcast::<StoreError>() {
+        Ok(store) => store,
+        Err(e) => match e.downcast::<rusqlite::Error>() {
+            Ok(sqlite) => StoreError::Sqlite(sqlite),
+            Err(e) => StoreError::Corrupt(e.to_string()),
+        },
+    }
 }
 
 fn sqlite_code(e: &anyhow::Error) -> Option<rusqlite::ErrorCode> {
