@@ -15,7 +15,7 @@ use crate::dispatch::{deliver, redeliver, Handlers};
 use crate::domain::order::OrderRequest;
 use crate::domain::{ids, saga, Component, OrderStatus, ReservationStatus, Topic};
 use crate::operations;
-use crate::store::{DeliveryStatus, MemoryStore, Store};
+use crate::store::{DeliveryStatus, MemoryStore};
 
 /// Every time the checker needs: one instant, so times never tell schedules apart.
 const TIME: i64 = 1_543_269_956;
@@ -165,54 +165,47 @@ impl World {
             name.extend_from_slice(what.as_bytes());
             Uuid::new_v5(&process_id, &name)
         };
+        // A failed step ends the exploration with a violation and this world
+        // is dropped, so there is nothing to roll back: the steps run on the
+        // store directly, without the copy a transaction would keep.
+        let tx = &mut self.store;
         match step {
             Step::Deliver { key } => {
-                let delivery = self
-                    .store
+                let delivery = tx
                     .deliveries
                     .iter()
                     .find(|d| d.key == *key)
                     .cloned()
                     .ok_or_else(|| anyhow::anyhow!("no delivery {key}"))?;
-                self.store
-                    .transaction(&mut |tx| Ok(deliver(tx, &delivery, &handlers)?))?;
+                deliver(tx, &delivery, &handlers)?;
             }
             Step::Confirm { reservation } | Step::Reject { reservation } => {
                 let id = *reservation;
                 let event_id = command_id(&format!("decide {id}"));
-                let reject = matches!(step, Step::Reject { .. });
-                self.store.transaction(&mut |tx| {
-                    if reject {
-                        operations::reject(tx, id, "refused", event_id, TIME)
-                    } else {
-                        operations::confirm(tx, id, event_id, TIME)
-                    }
-                })?;
+                if matches!(step, Step::Reject { .. }) {
+                    operations::reject(tx, id, "refused", event_id, TIME)?;
+                } else {
+                    operations::confirm(tx, id, event_id, TIME)?;
+                }
                 self.commands.insert(format!("decide {id}"));
             }
             Step::Withdraw => {
-                self.store.transaction(&mut |tx| {
-                    operations::withdraw(tx, process_id, "changed my mind", TIME)
-                })?;
+                operations::withdraw(tx, process_id, "changed my mind", TIME)?;
                 self.commands.insert("withdraw".into());
             }
             Step::Amend => {
                 let amended = scenario
                     .amend
-                    .clone()
+                    .as_ref()
                     .ok_or_else(|| anyhow::anyhow!("no amendment in this scenario"))?;
                 let event_id = command_id("amend");
-                self.store.transaction(&mut |tx| {
-                    operations::amend(tx, process_id, &amended, event_id, TIME, &handlers)
-                })?;
+                operations::amend(tx, process_id, amended, event_id, TIME, &handlers)?;
                 self.commands.insert("amend".into());
             }
             Step::Redeliver { seq, component } => {
-                let (seq, component) = (*seq, *component);
-                self.store
-                    .transaction(&mut |tx| redeliver(tx, seq, component, TIME, &handlers))?;
-                let event_id = self.store.events[seq as usize - 1].id;
-                self.redelivered.insert((event_id, component));
+                redeliver(tx, *seq, *component, TIME, &handlers)?;
+                let event_id = tx.events[*seq as usize - 1].id;
+                self.redelivered.insert((event_id, *component));
             }
         }
         Ok(())
