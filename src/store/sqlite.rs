@@ -7,6 +7,7 @@
 
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -990,164 +991,34 @@ impl SqliteStore {
         if self.conn.is_autocommit() {
             return self.write_locked(|store| store.replace_documents(rebuilt));
         }
-        let mut changes = Vec::new();
-        let mut delete_orders = Vec::new();
-        let mut save_orders: Vec<&SalesOrderDoc> = Vec::new();
-        let mut add_orders: Vec<&SalesOrderDoc> = Vec::new();
-        let stored_orders = self.stored_rows(
-            "SELECT rowid, id, process_id, customer, status, document
-             FROM salesorders ORDER BY rowid",
-        )?;
-        let mut seen = std::collections::HashSet::new();
-        for row in &stored_orders {
-            let doc = Uuid::parse_str(&row.process_id)
-                .ok()
-                .and_then(|p| rebuilt.sales_orders.get(&p).filter(|_| seen.insert(p)));
-            let Some(doc) = doc else {
-                delete_orders.push(row.rowid);
-                changes.push(DocumentChange {
-                    kind: DocumentKind::SalesOrder,
-                    id: row.id.clone(),
-                    process_id: row.process_id.clone(),
-                    change: Change::Extra,
-                    stored: Some(row.document_value()),
-                    rebuilt: None,
-                    columns: Vec::new(),
-                });
-                continue;
-            };
-            let expected = serde_json::to_value(doc).expect("documents always serialize");
-            let mut columns = Vec::new();
-            column_check(&mut columns, "id", Some(&row.id), Some(&doc.id.to_string()));
-            column_check(
-                &mut columns,
-                "customer",
-                row.customer.as_deref(),
-                doc.object.customer.as_deref(),
-            );
-            column_check(
-                &mut columns,
-                "status",
-                Some(&row.status),
-                Some(doc.object.status.as_str()),
-            );
-            let stored = row.document_value();
-            if stored == expected && columns.is_empty() {
-                continue;
-            }
-            if row.id == doc.id.to_string() {
-                save_orders.push(doc);
-            } else {
-                delete_orders.push(row.rowid);
-                add_orders.push(doc);
-            }
-            changes.push(DocumentChange {
-                kind: DocumentKind::SalesOrder,
-                id: doc.id.to_string(),
-                process_id: row.process_id.clone(),
-                change: Change::Changed,
-                stored: Some(stored),
-                rebuilt: Some(expected),
-                columns,
-            });
-        }
-        let mut missing_orders: Vec<&SalesOrderDoc> = rebuilt
-            .sales_orders
-            .iter()
-            .filter(|(p, _)| !seen.contains(*p))
-            .map(|(_, doc)| doc)
-            .collect();
-        let mut first_seq = std::collections::HashMap::new();
-        for doc in &missing_orders {
-            first_seq.insert(doc.process_id, self.first_seq_of(doc.process_id)?);
-        }
-        missing_orders.sort_by_key(|d| (first_seq[&d.process_id], d.id));
-        for doc in missing_orders {
-            changes.push(DocumentChange {
-                kind: DocumentKind::SalesOrder,
-                id: doc.id.to_string(),
-                process_id: doc.process_id.to_string(),
-                change: Change::Missing,
-                stored: None,
-                rebuilt: Some(serde_json::to_value(doc).expect("documents always serialize")),
-                columns: Vec::new(),
-            });
-            add_orders.push(doc);
-        }
+        let mut orders = compare(
+            &self.stored_rows(
+                "SELECT rowid, id, process_id, customer, status, document
+                 FROM salesorders ORDER BY rowid",
+            )?,
+            &rebuilt.sales_orders,
+        );
+        let mut reservations = compare(
+            &self.stored_rows(
+                "SELECT rowid, id, process_id, NULL, status, document
+                 FROM reservations ORDER BY rowid",
+            )?,
+            &rebuilt.reservations,
+        );
 
-        let mut delete_reservations = Vec::new();
-        let mut save_reservations: Vec<&ReservationDoc> = Vec::new();
-        let mut add_reservations: Vec<&ReservationDoc> = Vec::new();
-        let stored_reservations = self.stored_rows(
-            "SELECT rowid, id, process_id, NULL, status, document
-             FROM reservations ORDER BY rowid",
-        )?;
-        let mut seen = std::collections::HashSet::new();
-        for row in &stored_reservations {
-            let doc = Uuid::parse_str(&row.id)
-                .ok()
-                .and_then(|id| rebuilt.reservations.get(&id).filter(|_| seen.insert(id)));
-            let Some(doc) = doc else {
-                delete_reservations.push(row.rowid);
-                changes.push(DocumentChange {
-                    kind: DocumentKind::Reservation,
-                    id: row.id.clone(),
-                    process_id: row.process_id.clone(),
-                    change: Change::Extra,
-                    stored: Some(row.document_value()),
-                    rebuilt: None,
-                    columns: Vec::new(),
-                });
-                continue;
-            };
-            let expected = serde_json::to_value(doc).expect("documents always serialize");
-            let mut columns = Vec::new();
-            column_check(
-                &mut columns,
-                "process_id",
-                Some(&row.process_id),
-                Some(&doc.process_id.to_string()),
-            );
-            column_check(
-                &mut columns,
-                "status",
-                Some(&row.status),
-                Some(doc.object.status.as_str()),
-            );
-            let stored = row.document_value();
-            if stored == expected && columns.is_empty() {
-                continue;
-            }
-            if row.process_id == doc.process_id.to_string() {
-                save_reservations.push(doc);
-            } else {
-                delete_reservations.push(row.rowid);
-                add_reservations.push(doc);
-            }
-            changes.push(DocumentChange {
-                kind: DocumentKind::Reservation,
-                id: row.id.clone(),
-                process_id: doc.process_id.to_string(),
-                change: Change::Changed,
-                stored: Some(stored),
-                rebuilt: Some(expected),
-                columns,
-            });
-        }
-        let mut missing_reservations: Vec<&ReservationDoc> = rebuilt
-            .reservations
+        // What the log makes but is not stored comes last, in the order
+        // the processes began, reservations in the order of their lines.
+        let mut first_seq = std::collections::HashMap::new();
+        for process_id in orders
+            .missing
             .iter()
-            .filter(|(id, _)| !seen.contains(*id))
-            .map(|(_, doc)| doc)
-            .collect();
-        for doc in &missing_reservations {
-            if let std::collections::hash_map::Entry::Vacant(entry) =
-                first_seq.entry(doc.process_id)
-            {
-                entry.insert(self.first_seq_of(doc.process_id)?);
+            .map(|d| d.process_id)
+            .chain(reservations.missing.iter().map(|d| d.process_id))
+        {
+            if let std::collections::hash_map::Entry::Vacant(entry) = first_seq.entry(process_id) {
+                entry.insert(self.first_seq_of(process_id)?);
             }
         }
-        // Within a process, in the order of the lines of its sales order.
         let line_index = |doc: &ReservationDoc| {
             rebuilt
                 .sales_orders
@@ -1160,39 +1031,35 @@ impl SqliteStore {
                 })
                 .unwrap_or(usize::MAX)
         };
-        missing_reservations
+        orders
+            .missing
+            .sort_by_key(|d| (first_seq[&d.process_id], d.id));
+        reservations
+            .missing
             .sort_by_key(|d| (first_seq[&d.process_id], line_index(d), d.object.id, d.id));
-        for doc in missing_reservations {
-            changes.push(DocumentChange {
-                kind: DocumentKind::Reservation,
-                id: doc.id.to_string(),
-                process_id: doc.process_id.to_string(),
-                change: Change::Missing,
-                stored: None,
-                rebuilt: Some(serde_json::to_value(doc).expect("documents always serialize")),
-                columns: Vec::new(),
-            });
-            add_reservations.push(doc);
-        }
 
         // Deletions first, so that what is re-added never meets a stale row.
-        for rowid in delete_orders {
+        for rowid in &orders.delete {
             self.conn
                 .prepare_cached("DELETE FROM salesorders WHERE rowid = ?1")?
                 .execute([rowid])?;
         }
-        for rowid in delete_reservations {
+        for rowid in &reservations.delete {
             self.conn
                 .prepare_cached("DELETE FROM reservations WHERE rowid = ?1")?
                 .execute([rowid])?;
         }
         let mut tx = SqliteTx { conn: &self.conn };
-        for doc in save_orders.into_iter().chain(add_orders) {
+        for doc in orders.written() {
             tx.save_sales_order(doc)?;
         }
-        for doc in save_reservations.into_iter().chain(add_reservations) {
+        for doc in reservations.written() {
             tx.save_reservation(doc)?;
         }
+        let mut changes = orders.changes;
+        changes.extend(orders.missing.iter().map(|d| missing(*d)));
+        changes.extend(reservations.changes);
+        changes.extend(reservations.missing.iter().map(|d| missing(*d)));
         Ok(changes)
     }
 
@@ -1231,6 +1098,181 @@ impl SqliteStore {
             .prepare_cached("SELECT min(seq) FROM events WHERE process_id = ?1")?
             .query_row([process_id.to_string()], |r| r.get(0))?;
         Ok(seq.map_or(u64::MAX, |s| s as u64))
+    }
+}
+
+/// A document as `replace_documents` compares it with its stored row.
+trait StoredDocument: serde::Serialize {
+    const KIND: DocumentKind;
+    /// The key of the rebuilt collection that `row` stands for.
+    fn key_of(row: &StoredRow) -> Option<Uuid>;
+    fn id(&self) -> Uuid;
+    fn process_id(&self) -> Uuid;
+    /// The filter columns of `row` that do not say what `self` says.
+    fn wrong_columns(&self, row: &StoredRow) -> Vec<String>;
+    /// Whether `row` can be rewritten in place (else deleted and re-added).
+    fn fits(&self, row: &StoredRow) -> bool;
+}
+
+impl StoredDocument for SalesOrderDoc {
+    const KIND: DocumentKind = DocumentKind::SalesOrder;
+    fn key_of(row: &StoredRow) -> Option<Uuid> {
+        Uuid::parse_str(&row.process_id).ok()
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn process_id(&self) -> Uuid {
+        self.process_id
+    }
+    fn wrong_columns(&self, row: &StoredRow) -> Vec<String> {
+        let mut columns = Vec::new();
+        column_check(
+            &mut columns,
+            "id",
+            Some(&row.id),
+            Some(&self.id.to_string()),
+        );
+        column_check(
+            &mut columns,
+            "customer",
+            row.customer.as_deref(),
+            self.object.customer.as_deref(),
+        );
+        column_check(
+            &mut columns,
+            "status",
+            Some(&row.status),
+            Some(self.object.status.as_str()),
+        );
+        columns
+    }
+    fn fits(&self, row: &StoredRow) -> bool {
+        row.id == self.id.to_string()
+    }
+}
+
+impl StoredDocument for ReservationDoc {
+    const KIND: DocumentKind = DocumentKind::Reservation;
+    fn key_of(row: &StoredRow) -> Option<Uuid> {
+        Uuid::parse_str(&row.id).ok()
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn process_id(&self) -> Uuid {
+        self.process_id
+    }
+    fn wrong_columns(&self, row: &StoredRow) -> Vec<String> {
+        let mut columns = Vec::new();
+        column_check(
+            &mut columns,
+            "process_id",
+            Some(&row.process_id),
+            Some(&self.process_id.to_string()),
+        );
+        column_check(
+            &mut columns,
+            "status",
+            Some(&row.status),
+            Some(self.object.status.as_str()),
+        );
+        columns
+    }
+    fn fits(&self, row: &StoredRow) -> bool {
+        row.process_id == self.process_id.to_string()
+    }
+}
+
+/// How one stored collection differs from its rebuild.
+struct Comparison<'a, D> {
+    delete: Vec<i64>,
+    /// Rewritten in place.
+    save: Vec<&'a D>,
+    /// Re-added after their stale row is deleted.
+    add: Vec<&'a D>,
+    /// Made by the log, not stored at all.
+    missing: Vec<&'a D>,
+    changes: Vec<DocumentChange>,
+}
+
+impl<'a, D> Comparison<'a, D> {
+    fn written(&self) -> impl Iterator<Item = &'a D> + '_ {
+        self.save
+            .iter()
+            .chain(&self.add)
+            .chain(&self.missing)
+            .copied()
+    }
+}
+
+fn compare<'a, D: StoredDocument>(
+    rows: &[StoredRow],
+    rebuilt: &'a BTreeMap<Uuid, D>,
+) -> Comparison<'a, D> {
+    let mut comparison = Comparison {
+        delete: Vec::new(),
+        save: Vec::new(),
+        add: Vec::new(),
+        missing: Vec::new(),
+        changes: Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        let doc = D::key_of(row).and_then(|key| rebuilt.get(&key).filter(|_| seen.insert(key)));
+        let Some(doc) = doc else {
+            comparison.delete.push(row.rowid);
+            comparison.changes.push(DocumentChange {
+                kind: D::KIND,
+                id: row.id.clone(),
+                process_id: row.process_id.clone(),
+                change: Change::Extra,
+                stored: Some(row.document_value()),
+                rebuilt: None,
+                columns: Vec::new(),
+            });
+            continue;
+        };
+        let expected = serde_json::to_value(doc).expect("documents always serialize");
+        let columns = doc.wrong_columns(row);
+        let stored = row.document_value();
+        if stored == expected && columns.is_empty() {
+            continue;
+        }
+        if doc.fits(row) {
+            comparison.save.push(doc);
+        } else {
+            comparison.delete.push(row.rowid);
+            comparison.add.push(doc);
+        }
+        comparison.changes.push(DocumentChange {
+            kind: D::KIND,
+            id: doc.id().to_string(),
+            process_id: doc.process_id().to_string(),
+            change: Change::Changed,
+            stored: Some(stored),
+            rebuilt: Some(expected),
+            columns,
+        });
+    }
+    comparison.missing = rebuilt
+        .iter()
+        .filter(|(key, _)| !seen.contains(*key))
+        .map(|(_, doc)| doc)
+        .collect();
+    comparison
+}
+
+/// The change that adds a document the log makes but the store lacks.
+fn missing<D: StoredDocument>(doc: &D) -> DocumentChange {
+    DocumentChange {
+        kind: D::KIND,
+        id: doc.id().to_string(),
+        process_id: doc.process_id().to_string(),
+        change: Change::Missing,
+        stored: None,
+        rebuilt: Some(serde_json::to_value(doc).expect("documents always serialize")),
+        columns: Vec::new(),
     }
 }
 
