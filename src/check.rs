@@ -699,6 +699,20 @@ mod tests {
         assert!(three.schedules > two.schedules);
     }
 
+    /// A `salesorder/confirm` that a broken saga publishes while handling
+    /// `cause`, with an id of its own.
+    fn extra_confirmation(cause: &Envelope, index: usize) -> NewEvent {
+        NewEvent {
+            id: ids::published_event_id(cause.id, Component::SalesOrder, index),
+            topic: Topic::SalesOrderConfirm,
+            process_id: cause.process_id,
+            causation_id: Some(cause.id),
+            source: Source::SalesOrder,
+            time: cause.time,
+            payload: serde_json::json!({}),
+        }
+    }
+
     /// Completes the order as soon as any line is confirmed.
     fn completes_on_first_confirmation(
         state: Option<&SalesOrderDoc>,
@@ -709,15 +723,7 @@ mod tests {
             if let Some(doc) = outcome.changed.last_mut() {
                 if doc.object.status == OrderStatus::Pending && doc.object.customer.is_some() {
                     doc.object.status = OrderStatus::Confirmed;
-                    outcome.published.push(NewEvent {
-                        id: ids::published_event_id(event.id, Component::SalesOrder, 0),
-                        topic: Topic::SalesOrderConfirm,
-                        process_id: event.process_id,
-                        causation_id: Some(event.id),
-                        source: Source::SalesOrder,
-                        time: event.time,
-                        payload: serde_json::json!({}),
-                    });
+                    outcome.published.push(extra_confirmation(event, 0));
                 }
             }
         }
@@ -733,15 +739,7 @@ mod tests {
         let mut outcome = saga::handle(state, event)?;
         let confirmed = state.is_some_and(|s| s.object.status == OrderStatus::Confirmed);
         if confirmed && event.topic == Topic::ReservationConfirm {
-            outcome.published.push(NewEvent {
-                id: ids::published_event_id(event.id, Component::SalesOrder, 1),
-                topic: Topic::SalesOrderConfirm,
-                process_id: event.process_id,
-                causation_id: Some(event.id),
-                source: Source::SalesOrder,
-                time: event.time,
-                payload: serde_json::json!({}),
-            });
+            outcome.published.push(extra_confirmation(event, 1));
         }
         Ok(outcome)
     }
