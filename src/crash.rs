@@ -147,6 +147,7 @@ impl Store for CrashingStore {
         work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let before = self.inner.clone();
+        self.inner.start_command();
         let result = work(self);
         if result.is_err() {
             self.inner = before;
@@ -172,6 +173,18 @@ impl Tx for CrashingStore {
     }
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
         self.write()?.add_delivery(seq, component)
+    }
+    fn start_command(&mut self) {
+        self.inner.start_command()
+    }
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        self.inner.last_seq()
+    }
+    fn event_by_id(&mut self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
+        self.inner.event_by_id(id)
+    }
+    fn events_of(&mut self, process_id: Uuid) -> Result<Vec<Envelope>, StoreError> {
+        self.inner.events_of(process_id)
     }
     fn event(&mut self, seq: u64) -> Result<Envelope, StoreError> {
         self.inner.event(seq)

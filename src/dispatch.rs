@@ -256,6 +256,7 @@ pub fn deliver(
     handlers: &Handlers,
 ) -> Result<Report, StoreError> {
     let event = tx.event(delivery.seq)?;
+    let position = tx.last_seq()?;
     match apply(tx, delivery.component, &event, handlers)? {
         Ok(effects) => {
             let mut log = effects.log;
@@ -263,7 +264,7 @@ pub fn deliver(
             for new_event in effects.published {
                 published.extend(publish(tx, new_event, &mut log)?);
             }
-            tx.finish_delivery(delivery, Finished::Done)?;
+            tx.finish_delivery(delivery, Finished::Done { position })?;
             let result = if effects.changed == 0 && published.is_empty() {
                 Handled::NoOp
             } else {
@@ -423,51 +424,5 @@ pub fn apply(
                 Err(e) => Ok(Err(e.to_string())),
             }
         }
-    }
-}
-
-/// Applies the effect that a command-published event records to the
-/// documents of the component that published it, as the command did when
-/// it published it: a person's confirmation or rejection changes the
-/// reservation, a customer's withdrawal cancels the order. Returns whether
-/// `event` is such an event. Used to rebuild documents from the log and to
-/// import another log.
-pub fn apply_command_event(tx: &mut dyn Tx, event: &Envelope) -> Result<bool, StoreError> {
-    use crate::domain::Source;
-    if event.causation_id.is_some() {
-        return Ok(false);
-    }
-    let text = |pointer: &str| event.payload.pointer(pointer).and_then(|v| v.as_str());
-    let reservation_id = text("/reservation/_id").and_then(|s| uuid::Uuid::parse_str(s).ok());
-    match (event.topic, event.source, reservation_id) {
-        (Topic::ReservationConfirm, Source::Reservation, Some(id)) => {
-            if let Some(doc) = tx.reservation(id)? {
-                for changed in reservation::confirm(&doc, event.id, event.time).changed {
-                    tx.save_reservation(&changed)?;
-                }
-            }
-            Ok(true)
-        }
-        (Topic::ReservationReject, Source::Reservation, Some(id)) => {
-            if let Some(doc) = tx.reservation(id)? {
-                let reason = text("/reason").unwrap_or_default();
-                for changed in reservation::reject(&doc, reason, event.id, event.time).changed {
-                    tx.save_reservation(&changed)?;
-                }
-            }
-            Ok(true)
-        }
-        (Topic::SalesOrderCancel, Source::SalesOrder, _) => {
-            if let Some(doc) = tx.sales_order(event.process_id)? {
-                let reason = text("/reason").unwrap_or_default();
-                if let Ok(outcome) = saga::withdraw(&doc, reason, event.time) {
-                    for changed in outcome.changed {
-                        tx.save_sales_order(&changed)?;
-                    }
-                }
-            }
-            Ok(true)
-        }
-        _ => Ok(false),
     }
 }

@@ -64,7 +64,13 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
         if let Some(refused) = cause.downcast_ref::<Refused>() {
             return match refused {
                 Refused::NoReservation(_) => NOT_FOUND,
-                Refused::NoOrder(_) | Refused::Saga(_) | Refused::Pending(_) => USAGE,
+                Refused::NoOrder(_)
+                | Refused::Saga(_)
+                | Refused::Pending(_)
+                | Refused::ProcessExists(_)
+                | Refused::OtherProcess { .. }
+                | Refused::Revision { .. }
+                | Refused::Unchanged(_) => USAGE,
             };
         }
         if cause.is::<StoreError>() || cause.is::<rusqlite::Error>() {

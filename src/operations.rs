@@ -31,6 +31,104 @@ pub enum Refused {
     Saga(#[from] saga::Refusal),
     #[error("process {0} has deliveries still pending; `pi7 dispatch` delivers them before it can be amended")]
     Pending(Uuid),
+    #[error("process {0} already exists: a new order needs a new processId")]
+    ProcessExists(Uuid),
+    #[error("reservation {reservation} belongs to process {owner}, not to process {process}")]
+    OtherProcess {
+        reservation: Uuid,
+        owner: Uuid,
+        process: Uuid,
+    },
+    #[error("amendment {found} of process {process} comes where amendment {expected} is next")]
+    Revision {
+        process: Uuid,
+        expected: u64,
+        found: u32,
+    },
+    #[error("{0}, so the command changes nothing")]
+    Unchanged(String),
+}
+
+/// Carries out a command that the log records, with the id and time its
+/// event has there, exactly as the command line carried it out: the same
+/// functions, after the checks that the command line makes by how it finds
+/// things (a reservation's process is the one the event names; a new order
+/// is a new process). A command that would change nothing is refused: no
+/// such event would have been published.
+pub fn execute(
+    tx: &mut dyn Tx,
+    process_id: Uuid,
+    command: &crate::domain::command::Command,
+    event_id: Uuid,
+    time: i64,
+    handlers: &Handlers,
+) -> anyhow::Result<Acted> {
+    use crate::domain::command::Command;
+    let acted = match command {
+        Command::Submit { order } => {
+            if tx.sales_order(process_id)?.is_some() || !tx.reservations(process_id)?.is_empty() {
+                return Err(Refused::ProcessExists(process_id).into());
+            }
+            submit(tx, order, process_id, event_id, time)?
+        }
+        Command::Amend { order, revision } => {
+            let doc = tx
+                .sales_order(process_id)?
+                .ok_or(Refused::NoOrder(process_id))?;
+            let expected = u64::from(doc.object.revision) + 1;
+            if u64::from(*revision) != expected {
+                return Err(Refused::Revision {
+                    process: process_id,
+                    expected,
+                    found: *revision,
+                }
+                .into());
+            }
+            amend(tx, process_id, order, event_id, time, handlers)?
+        }
+        Command::Confirm { reservation } => {
+            owned(tx, *reservation, process_id)?;
+            confirm(tx, *reservation, event_id, time)?
+        }
+        Command::Reject {
+            reservation,
+            reason,
+        } => {
+            owned(tx, *reservation, process_id)?;
+            reject(tx, *reservation, reason, event_id, time)?
+        }
+        Command::Cancel { reason } => withdraw(tx, process_id, reason, time)?,
+    };
+    if !acted.changed {
+        let why = match command {
+            Command::Confirm { reservation } | Command::Reject { reservation, .. } => {
+                let status = tx
+                    .reservation(*reservation)?
+                    .map(|r| r.object.status.to_string())
+                    .unwrap_or_default();
+                format!("reservation {reservation} is already {status}")
+            }
+            _ => format!("sales order of process {process_id} is already cancelled"),
+        };
+        return Err(Refused::Unchanged(why).into());
+    }
+    Ok(acted)
+}
+
+/// The reservation exists and belongs to `process_id`.
+fn owned(tx: &mut dyn Tx, reservation: Uuid, process_id: Uuid) -> anyhow::Result<()> {
+    let doc = tx
+        .reservation(reservation)?
+        .ok_or(Refused::NoReservation(reservation))?;
+    if doc.process_id != process_id {
+        return Err(Refused::OtherProcess {
+            reservation,
+            owner: doc.process_id,
+            process: process_id,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// A customer's order enters as `salesorder/request`.
@@ -166,7 +264,15 @@ pub fn amend(
         format!("     amending processId {process_id}"),
         "     publishing sales order request event".to_string(),
     ];
-    let revision = doc.object.revision + 1;
+    let revision = doc
+        .object
+        .revision
+        .checked_add(1)
+        .ok_or(Refused::Revision {
+            process: process_id,
+            expected: u64::from(doc.object.revision) + 1,
+            found: u32::MAX,
+        })?;
     let mut published: Vec<Envelope> = publish(
         tx,
         request(order, process_id, revision, event_id, now),

@@ -1,4 +1,5 @@
-//! `pi7 export`: the event log as JSON Lines, for `pi7 import`.
+//! `pi7 export`: the log as JSON Lines, for `pi7 import`: its events and
+//! the records that let an import reproduce the database exactly.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,13 +7,19 @@ use std::path::PathBuf;
 use super::list::process_of;
 use super::Context;
 use crate::error::InputError;
+use crate::replay::{Header, LogSource, Step};
 use crate::store::OpenMode;
 
-/// Write the event log as JSON Lines, for `pi7 import`
+/// Write the log as JSON Lines, for `pi7 import`
 ///
-/// One envelope a line, in `seq` order, exactly as `pi7 events --json`
-/// prints it. `pi7 import` reads it into another database. Writes to
-/// standard output unless `--output` names a file.
+/// The first line is `{"format":"pi7 export","version":2}`. Then every
+/// event, one envelope a line in `seq` order, exactly as `pi7 events
+/// --json` prints it, with two kinds of record between them:
+/// `{"handled":{"event":ID,"component":C}}` where the delivery of that event
+/// to that component was handled (the events it published follow), and
+/// `{"command":{"events":N}}` before N events that one command appended
+/// together. `pi7 import` reads it into another database and reproduces this
+/// one exactly. Writes to standard output unless `--output` names a file.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only the events of this process (any ID of the process, or a unique prefix)
@@ -34,11 +41,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         .transpose()?;
     let Some(output) = args.output else {
         let out = &mut *ctx.out;
-        store.for_each_event(0, process, None, &mut |event| {
-            serde_json::to_writer(&mut *out, &event)?;
-            writeln!(out)?;
-            Ok(())
-        })?;
+        write_log(&store, process, out, &mut |_| {})?;
         return Ok(());
     };
 
@@ -53,20 +56,13 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let file = std::fs::File::create(&partial).map_err(|e| cannot("write", e))?;
     let mut writer = std::io::BufWriter::new(file);
     let mut count = 0u64;
-    let written = store
-        .for_each_event(0, process, None, &mut |event| {
-            serde_json::to_writer(&mut writer, &event)?;
-            writeln!(writer)?;
-            count += 1;
-            Ok(())
-        })
-        .and_then(|_| {
-            writer
-                .into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
-            Ok(())
-        });
+    let written = write_log(&store, process, &mut writer, &mut |_| count += 1).and_then(|_| {
+        writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        Ok(())
+    });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
         return Err(e.context(format!("cannot write {}", output.display())));
@@ -89,4 +85,23 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         )?;
         Ok(())
     }
+}
+
+/// Writes the header and every step, calling `event` for each event.
+fn write_log(
+    log: &dyn LogSource,
+    process: Option<uuid::Uuid>,
+    out: &mut dyn Write,
+    event: &mut dyn FnMut(&Step),
+) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, &Header::current())?;
+    writeln!(out)?;
+    log.for_each_step(process, &mut |step| {
+        if matches!(step, Step::Event(_)) {
+            event(&step);
+        }
+        step.write(&mut *out)?;
+        writeln!(out)?;
+        Ok(())
+    })
 }

@@ -1,33 +1,32 @@
-//! `pi7 import`: append another log (as `pi7 export` writes it) to this
-//! database, reproducing its effects.
-
-use std::collections::{HashMap, HashSet};
-use uuid::Uuid;
+//! `pi7 import`: take another log (as `pi7 export` writes it) into this
+//! database, as a verified replay: every command is carried out again and
+//! every event a handler published must come out again, exactly.
 
 use super::submit::read_input;
 use super::{progress, Context};
-use crate::dispatch::{apply_command_event, deliver, publish, Handled, Handlers};
-use crate::domain::{Envelope, NewEvent, Source};
+use crate::dispatch::Handlers;
 use crate::error::InputError;
-use crate::store::{DeliveryFilter, OpenMode, Pick, SqliteStore, Store};
+use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
+use crate::store::{DeliveryStatus, OpenMode, Store};
 
-/// Events (and deliveries handled before them) per transaction.
-const CHUNK: usize = 1000;
-
-/// Append the events of an exported log that this database does not have
+/// Take an exported log into this database, checking every event
 ///
-/// Reads JSON Lines of envelopes, as `pi7 export` and `pi7 events --json`
-/// write them, and appends the events whose id this database does not have
-/// yet; then delivers what is pending. Events keep their id, topic, processId, causationId, source, time and
-/// payload and get new seqs here, in the file's order; events whose id the
-/// database already has are skipped, so importing a file twice appends
-/// nothing the second time. Effects happen in the original order: before an
-/// event that a command or a handler published is appended, every pending
-/// delivery is handled (only what `submit` published may have waited), and
-/// what a command did (confirm the reservation, say) is applied with its
-/// event. Then what is pending is delivered, unless `--hold`. The whole
-/// file is read and checked before anything is written; a bad line is
-/// reported with its line and column, and nothing is imported.
+/// Reads what `pi7 export` writes (or `pi7 events --json`: envelopes alone)
+/// and replays it here, in one transaction: each command event is carried
+/// out again by the command's own code at that point of the log (its
+/// reservation exists, belongs to the event's process and is still open;
+/// an amendment is the next one), each delivery is handled where the file
+/// says it was, and every event that a handler published must be exactly
+/// what pi7's handler publishes there. Events this database already has
+/// (the same id and contents) are skipped, so importing a file twice
+/// appends nothing. Anything else (a forged or altered event, a log that
+/// went another way than this database) is refused with its
+/// file:line:column, and nothing is imported (exit 2).
+///
+/// An export keeps deliveries pending that were pending where it was
+/// made. A file of envelopes alone has no record of where deliveries were
+/// handled: each is handled where an event needs it, and what is left is
+/// delivered at the end, unless --hold.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The JSON Lines file; `-` reads standard input
@@ -35,123 +34,83 @@ pub struct Args {
     pub file: String,
 }
 
-/// One event of the file, where it is, and whether to append it.
+/// One line of the file and where it is.
 struct Item {
-    event: Envelope,
+    step: Step,
     line: usize,
     column: usize,
-    /// Already in the database, or earlier in the file.
-    present: bool,
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let (source_name, text) = read_input(&args.file)?;
-    let mut items = parse(&source_name, &text)?;
+    let (header, items) = parse(&source_name, &text)?;
+    let exact = header.is_some();
     let mut store = ctx.open(OpenMode::ReadWrite)?;
-    check(&store, &source_name, &mut items)?;
-    let total = items.len();
-    let already = items.iter().filter(|i| i.present).count();
-    let bar = progress::bar(total as u64, "importing");
-
-    let mut next = 0;
-    // Deliveries that failed (and stay pending) while draining before the
-    // current event: tried once per drain, as `pi7 dispatch` does.
-    let mut exclude: Vec<i64> = Vec::new();
-    while next < total {
-        let (after, exclude_after, reports, log) = store.transaction(&mut |tx| {
-            let mut at = next;
-            let mut exclude = exclude.clone();
-            let mut reports = Vec::new();
-            let mut log = Vec::new();
-            let mut budget = CHUNK;
-            while at < total && budget > 0 {
-                let item = &items[at];
-                if item.present {
-                    at += 1;
-                    continue;
-                }
-                budget -= 1;
-                if drains_first(&item.event) {
-                    let filter = DeliveryFilter {
-                        exclude: exclude.clone(),
-                        ..DeliveryFilter::default()
-                    };
-                    if let Some(delivery) = tx.next_pending(Pick::First, &filter)? {
-                        let report = deliver(tx, &delivery, &Handlers::REAL)?;
-                        if let Handled::Failed { parked: false, .. } = report.result {
-                            exclude.push(delivery.key);
-                        }
-                        log.extend(report.log.iter().cloned());
-                        reports.push(report);
-                        continue;
-                    }
-                }
-                let e = &item.event;
-                let new = NewEvent {
-                    id: e.id,
-                    topic: e.topic,
-                    process_id: e.process_id,
-                    causation_id: e.causation_id,
-                    source: e.source,
-                    time: e.time,
-                    payload: e.payload.clone(),
-                };
-                log.push(format!(
-                    "import: {} {} (line {})",
-                    e.topic.description(),
-                    e.id,
-                    item.line
-                ));
-                // `None`: a handler already published this very event while
-                // this import delivered what came before it.
-                if let Some(appended) = publish(tx, new, &mut log)? {
-                    apply_command_event(tx, &appended)?;
-                }
-                exclude.clear();
-                at += 1;
-            }
-            Ok((at, exclude, reports, log))
-        })?;
-        bar.inc((after - next) as u64);
-        next = after;
-        exclude = exclude_after;
-        ctx.report_failures(&reports)?;
-        ctx.log(&log)?;
-    }
+    let events = items
+        .iter()
+        .filter(|i| matches!(i.step, Step::Event(_)))
+        .count();
+    let bar = progress::bar(items.len() as u64, "importing");
+    // One write transaction: the checks and the appends see one database,
+    // so two imports at once cannot both take a conflicting event.
+    let (appended, present, log) = store.transaction(&mut |tx| {
+        bar.set_position(0);
+        let handlers = Handlers::REAL;
+        let mut replay = Replay::new(&handlers, exact);
+        for item in &items {
+            replay.step(tx, &item.step).map_err(|e| match e {
+                ReplayError::Refused(why) => anyhow::Error::new(InputError(format!(
+                    "{source_name}:{}:{}: {why}; nothing was imported",
+                    item.line, item.column
+                ))),
+                ReplayError::Storage(e) => e.into(),
+            })?;
+            bar.inc(1);
+        }
+        replay
+            .finish()
+            .map_err(|e| InputError(format!("{source_name}: {e}; nothing was imported")))?;
+        Ok((
+            replay.appended,
+            replay.present,
+            std::mem::take(&mut replay.log),
+        ))
+    })?;
     bar.finish_and_clear();
-    ctx.settle(&mut store)?;
-
-    let imported = total - already;
+    ctx.log(&log)?;
+    if exact {
+        let pending = store
+            .deliveries(DeliveryStatus::Pending, &Default::default())?
+            .len();
+        if pending > 0 {
+            ctx.note(&format!(
+                "{pending} deliveries pending, as where the log was exported; `pi7 dispatch` delivers them"
+            ))?;
+        }
+    } else {
+        ctx.settle(&mut store)?;
+    }
     if ctx.json {
         return ctx.json_line(&serde_json::json!({
-            "events": total,
-            "imported": imported,
-            "alreadyPresent": already,
+            "events": events,
+            "imported": appended,
+            "alreadyPresent": present,
         }));
     }
     writeln!(
         ctx.out,
-        "imported {imported} event{} ({already} already present)",
-        if imported == 1 { "" } else { "s" }
+        "imported {appended} event{} ({present} already present)",
+        if appended == 1 { "" } else { "s" }
     )?;
     Ok(())
 }
 
-/// Whether the deliveries pending when the event is appended must be
-/// handled first, to reproduce the original order of effects. They must
-/// before what a command published (a confirmation, say: the reservation it
-/// confirms had been made, and the command did not run before what was
-/// pending had been delivered) and before what a handler published (its
-/// delivery was being handled, after those before it). Only what `submit`
-/// published may arrive with deliveries held, as `--hold` leaves them.
-fn drains_first(event: &Envelope) -> bool {
-    event.causation_id.is_some() || event.source != Source::Web
-}
-
-/// Reads every envelope of the file, or says where the first bad one is.
-fn parse(source_name: &str, text: &str) -> Result<Vec<Item>, InputError> {
+/// Reads the header and every step of the file, or says where the first
+/// bad line is.
+fn parse(source_name: &str, text: &str) -> Result<(Option<Header>, Vec<Item>), InputError> {
     let mut items = Vec::new();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Envelope>();
+    let mut header = None;
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
     let mut start = 0;
     let mut lines = Lines::default();
     loop {
@@ -160,14 +119,38 @@ fn parse(source_name: &str, text: &str) -> Result<Vec<Item>, InputError> {
         let value_start = start + (rest.len() - rest.trim_start().len());
         match stream.next() {
             None => break,
-            Some(Ok(event)) => {
+            Some(Ok(value)) => {
                 let (line, column) = lines.locate(text, value_start);
-                items.push(Item {
-                    event,
-                    line,
-                    column,
-                    present: false,
-                });
+                let at = |why: String| InputError(format!("{source_name}:{line}:{column}: {why}"));
+                if items.is_empty() && header.is_none() && value.get("format").is_some() {
+                    let found: Header = serde_json::from_value(value)
+                        .map_err(|e| at(format!("not a pi7 export header: {e}")))?;
+                    if found.format != FORMAT {
+                        return Err(at(format!(
+                            "the file is a {:?}, not a {FORMAT:?}",
+                            found.format
+                        )));
+                    }
+                    if found.version > FORMAT_VERSION {
+                        return Err(at(format!(
+                            "the file was written by a newer pi7 (export version {}; this pi7 reads up to {FORMAT_VERSION}); upgrade pi7 to import it",
+                            found.version
+                        )));
+                    }
+                    header = Some(found);
+                    start = stream.byte_offset();
+                    continue;
+                }
+                let raw = &text[value_start..stream.byte_offset()];
+                let step = Step::parse(value, raw).map_err(|(why, inner)| {
+                    let (line, column) = match inner {
+                        Some((1, c)) => (line, column + c - 1),
+                        Some((l, c)) => (line + l - 1, c),
+                        None => (line, column),
+                    };
+                    InputError(format!("{source_name}:{line}:{column}: {why}"))
+                })?;
+                items.push(Item { step, line, column });
             }
             Some(Err(e)) => {
                 let line_start = text
@@ -181,13 +164,13 @@ fn parse(source_name: &str, text: &str) -> Result<Vec<Item>, InputError> {
                 let suffix = format!(" at line {} column {}", e.line(), e.column());
                 let message = message.strip_suffix(&suffix).unwrap_or(&message);
                 return Err(InputError(format!(
-                    "{source_name}:{line}:{column}: not an event envelope: {message}"
+                    "{source_name}:{line}:{column}: not JSON: {message}"
                 )));
             }
         }
         start = stream.byte_offset();
     }
-    Ok(items)
+    Ok((header, items))
 }
 
 /// Locates increasing offsets in a text without rescanning it from the start.
@@ -228,67 +211,6 @@ fn location(text: &str, offset: usize) -> (usize, usize) {
     (line, text[line_start..offset].chars().count() + 1)
 }
 
-/// Checks the file against itself and the database before anything is
-/// written: an id the database (or the file, earlier) already has must
-/// name the same event, and an event's cause must come before it. Marks
-/// the events that are already there.
-fn check(store: &SqliteStore, source_name: &str, items: &mut [Item]) -> anyhow::Result<()> {
-    let mut earlier: HashMap<Uuid, usize> = HashMap::new();
-    let mut known: HashSet<Uuid> = HashSet::new();
-    for index in 0..items.len() {
-        let item = &items[index];
-        let at = format!("{source_name}:{}:{}", item.line, item.column);
-        let event = &item.event;
-        let before = match earlier.get(&event.id) {
-            Some(&first) => Some((
-                items[first].event.clone(),
-                format!("line {} of the file", items[first].line),
-            )),
-            None => store.event_by_id(event.id)?.map(|e| {
-                let where_ = format!("event {} of the database", e.seq);
-                (e, where_)
-            }),
-        };
-        if let Some(cause) = event.causation_id {
-            if !known.contains(&cause) && store.event_by_id(cause)?.is_none() {
-                return Err(InputError(format!(
-                    "{at}: event {} was caused by event {cause}, which is neither earlier in the file nor in the database",
-                    event.id
-                ))
-                .into());
-            }
-        }
-        event
-            .check_consistency()
-            .map_err(|e| InputError(format!("{at}: event {}: {e}", event.id)))?;
-        known.insert(event.id);
-        if let Some((other, where_)) = before {
-            if !same_event(&other, event) {
-                return Err(InputError(format!(
-                    "{at}: event {} is already {where_}, with different contents",
-                    event.id
-                ))
-                .into());
-            }
-            items[index].present = true;
-        } else {
-            earlier.insert(event.id, index);
-        }
-    }
-    Ok(())
-}
-
-/// The same event, wherever it is in its log.
-fn same_event(a: &Envelope, b: &Envelope) -> bool {
-    Envelope {
-        seq: 0,
-        ..a.clone()
-    } == Envelope {
-        seq: 0,
-        ..b.clone()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,7 +218,7 @@ mod tests {
     #[test]
     fn reports_the_line_and_column_of_a_bad_envelope() {
         let good = r#"{"seq":1,"id":"6b91c191-0000-4000-8000-000000000001","topic":"salesorder/request","processId":"6b91c191-0000-4000-8000-000000000002","causationId":null,"source":"web","time":1,"payload":{}}"#;
-        let items = parse("f", &format!("{good}\n\n{good}\n")).unwrap();
+        let (_, items) = parse("f", &format!("{good}\n\n{good}\n")).unwrap();
         assert_eq!(
             items.iter().map(|i| (i.line, i.column)).collect::<Vec<_>>(),
             [(1, 1), (3, 1)]
@@ -311,7 +233,7 @@ mod tests {
             .err()
             .unwrap()
             .0;
-        assert_eq!(err, "f:2:9: not an event envelope: expected value");
-        assert!(parse("f", "").unwrap().is_empty());
+        assert_eq!(err, "f:2:9: not JSON: expected value");
+        assert!(parse("f", "").unwrap().1.is_empty());
     }
 }

@@ -4,9 +4,8 @@
 use serde_json::{json, Value};
 
 use super::{progress, Context};
-use crate::dispatch::Handlers;
 use crate::error::Violations;
-use crate::replay::replay_observed;
+use crate::replay::rebuild;
 use crate::store::{Change, DocumentChange, DocumentKind, OpenMode};
 
 /// How many differing fields a line names before it says "and N more".
@@ -32,24 +31,9 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
     // The write lock is held from reading the log to replacing the
     // documents, so no command can slip an event in between.
     let (events, orders, reservations, changes) = store.write_locked(|store| {
-        let (count, _) = store.event_count()?;
-        let bar = progress::bar(count, "reading");
-        let mut events = Vec::with_capacity(count as usize);
-        store.for_each_event(0, None, None, &mut |event| {
-            events.push(event);
-            bar.inc(1);
-            Ok(())
-        })?;
-        let handled: Vec<_> = store
-            .deliveries_by_handling()?
-            .into_iter()
-            .filter_map(|(delivery, handling)| handling.map(|h| (delivery, h)))
-            .collect();
-        bar.set_position(0);
-        bar.set_message("replaying");
-        let rebuilt = replay_observed(&events, &handled, &Handlers::REAL, u64::MAX, &mut |seq| {
-            bar.set_position(seq)
-        });
+        let (_, last) = store.event_count()?;
+        let bar = progress::bar(last, "replaying");
+        let rebuilt = rebuild(&*store, u64::MAX, &mut |seq| bar.set_position(seq));
         bar.finish_and_clear();
         let rebuilt = rebuilt.map_err(|e| {
             Violations(format!(
@@ -58,7 +42,7 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
         })?;
         let changes = store.replace_documents(&rebuilt)?;
         Ok((
-            events.len(),
+            rebuilt.events,
             rebuilt.sales_orders.len(),
             rebuilt.reservations.len(),
             changes,
@@ -106,7 +90,7 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
         "rebuilt {orders} sales order{} and {reservations} reservation{} from {events} event{}: {outcome}",
         plural(orders),
         plural(reservations),
-        plural(events),
+        plural(events as usize),
     )?;
     Ok(())
 }

@@ -2,11 +2,10 @@
 
 use super::lookup::{resolve, LookupError};
 use super::Context;
-use crate::dispatch::Handlers;
 use crate::domain::Envelope;
 use crate::error::Violations;
 use crate::render;
-use crate::replay::replay_until;
+use crate::replay::rebuild;
 use crate::store::{DocumentKind, Found, OpenMode, SqliteStore};
 
 /// Show a sales order, a reservation or a process: its document, lines,
@@ -120,12 +119,7 @@ fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> an
         Err(e) if !e.is::<PastTheEnd>() => return Err(e),
         _ => {}
     }
-    let handled: Vec<_> = store
-        .deliveries_by_handling()?
-        .into_iter()
-        .filter_map(|(delivery, handling)| handling.map(|h| (delivery, h)))
-        .collect();
-    let rebuilt = replay_until(&events, &handled, &Handlers::REAL, at).map_err(|e| {
+    let rebuilt = rebuild(store, at, &mut |_| {}).map_err(|e| {
         Violations(format!(
             "cannot replay the log up to event {at}: {e} (`pi7 verify` checks the database)"
         ))

@@ -9,6 +9,7 @@
 //! (see [`ids`]) and times it records are the handled event's time, which is
 //! what makes a log replayable to the byte.
 
+pub mod command;
 pub mod document;
 pub mod event;
 pub mod ids;

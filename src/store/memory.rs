@@ -1,7 +1,7 @@
 //! An in-memory store with the same behaviour as the SQLite one, for tests
 //! and for the checker, which clones whole systems to explore schedules.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 use super::{Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx};
@@ -17,9 +17,20 @@ pub struct MemoryStore {
     pub reservations: BTreeMap<Uuid, ReservationDoc>,
     /// (seq, component, changed) for every redelivery, in arrival order.
     pub redeliveries: Vec<(u64, Component, bool)>,
+    /// For each event (by `seq - 1`), the `seq` of the first event of the
+    /// command that appended it; `None` for what a handler published.
+    pub commands: Vec<Option<u64>>,
+    /// Handled deliveries in handling order: (key, position in the log).
+    pub handled: Vec<(i64, u64)>,
+    /// The command the current transaction is appending, by its first seq.
+    command: Option<u64>,
     /// Indexes, so that a replay of a long log stays linear.
-    event_ids: HashSet<Uuid>,
-    reservations_by_process: BTreeMap<Uuid, BTreeSet<Uuid>>,
+    event_ids: HashMap<Uuid, u64>,
+    /// A process's reservations in the order they were made, as SQLite
+    /// lists them.
+    reservations_by_process: BTreeMap<Uuid, Vec<Uuid>>,
+    deliveries_by_event: HashMap<(u64, Component), usize>,
+    pending: BTreeSet<i64>,
 }
 
 impl MemoryStore {
@@ -34,6 +45,7 @@ impl Store for MemoryStore {
         work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let before = self.clone();
+        self.command = None;
         let result = work(self);
         if result.is_err() {
             *self = before;
@@ -45,21 +57,62 @@ impl Store for MemoryStore {
 impl Tx for MemoryStore {
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
         // As SQLite's UNIQUE constraint does: an event id is appended once.
-        if !self.event_ids.insert(event.id) {
+        let seq = self.events.len() as u64 + 1;
+        if self.event_ids.insert(event.id, seq).is_some() {
             return Err(StoreError::Corrupt(format!(
                 "event {} is already in the log",
                 event.id
             )));
         }
-        let envelope = event.sequenced(self.events.len() as u64 + 1);
+        let command = match event.causation_id {
+            Some(_) => None,
+            None => Some(*self.command.get_or_insert(seq)),
+        };
+        let envelope = event.sequenced(seq);
         self.events.push(envelope.clone());
+        self.commands.push(command);
         Ok(envelope)
+    }
+
+    fn start_command(&mut self) {
+        self.command = None;
+    }
+
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        Ok(self.events.len() as u64)
+    }
+
+    fn events_of(&mut self, process_id: Uuid) -> Result<Vec<Envelope>, StoreError> {
+        Ok(self
+            .events
+            .iter()
+            .filter(|e| e.process_id == process_id)
+            .cloned()
+            .collect())
+    }
+
+    fn event_by_id(&mut self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
+        Ok(self
+            .event_ids
+            .get(&id)
+            .map(|seq| self.events[*seq as usize - 1].clone()))
     }
 
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
         let event = self.event(seq)?;
+        let key = self.deliveries.len() as i64 + 1;
+        if self
+            .deliveries_by_event
+            .insert((seq, component), self.deliveries.len())
+            .is_some()
+        {
+            return Err(StoreError::Corrupt(format!(
+                "event {seq} already has a delivery to {component}"
+            )));
+        }
+        self.pending.insert(key);
         self.deliveries.push(Delivery {
-            key: self.deliveries.len() as i64 + 1,
+            key,
             seq,
             topic: event.topic,
             component,
@@ -79,7 +132,7 @@ impl Tx for MemoryStore {
     }
 
     fn has_event(&mut self, id: Uuid) -> Result<bool, StoreError> {
-        Ok(self.event_ids.contains(&id))
+        Ok(self.event_ids.contains_key(&id))
     }
 
     fn next_pending(
@@ -87,10 +140,12 @@ impl Tx for MemoryStore {
         order: Pick,
         filter: &DeliveryFilter,
     ) -> Result<Option<Delivery>, StoreError> {
+        let deliveries = &self.deliveries;
         let mut admitted = self
-            .deliveries
+            .pending
             .iter()
-            .filter(|d| d.status == DeliveryStatus::Pending && filter.admits(d));
+            .map(|key| &deliveries[*key as usize - 1])
+            .filter(|d| filter.admits(d));
         Ok(match order {
             Pick::First => admitted.next(),
             Pick::Last => admitted.next_back(),
@@ -100,28 +155,32 @@ impl Tx for MemoryStore {
 
     fn pending(&mut self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
         Ok(self
-            .deliveries
+            .pending
             .iter()
-            .filter(|d| d.status == DeliveryStatus::Pending && filter.admits(d))
+            .map(|key| &self.deliveries[*key as usize - 1])
+            .filter(|d| filter.admits(d))
             .cloned()
             .collect())
     }
 
     fn finish_delivery(&mut self, delivery: &Delivery, result: Finished) -> Result<(), StoreError> {
-        let row = self
-            .deliveries
-            .iter_mut()
-            .find(|d| d.key == delivery.key)
+        let row = delivery
+            .key
+            .checked_sub(1)
+            .and_then(|i| self.deliveries.get_mut(i as usize))
             .ok_or_else(|| StoreError::Corrupt(format!("no delivery {}", delivery.key)))?;
         row.attempts += 1;
         match result {
-            Finished::Done => {
+            Finished::Done { position } => {
                 row.status = DeliveryStatus::Done;
                 row.error = None;
+                self.pending.remove(&row.key);
+                self.handled.push((row.key, position));
             }
             Finished::Failed { error, park } => {
                 if park {
                     row.status = DeliveryStatus::Failed;
+                    self.pending.remove(&row.key);
                 }
                 row.error = Some(error);
             }
@@ -142,10 +201,9 @@ impl Tx for MemoryStore {
 
     fn delivery(&mut self, seq: u64, component: Component) -> Result<Option<Delivery>, StoreError> {
         Ok(self
-            .deliveries
-            .iter()
-            .find(|d| d.seq == seq && d.component == component)
-            .cloned())
+            .deliveries_by_event
+            .get(&(seq, component))
+            .map(|i| self.deliveries[*i].clone()))
     }
 
     fn sales_order(&mut self, process_id: Uuid) -> Result<Option<SalesOrderDoc>, StoreError> {
@@ -171,11 +229,51 @@ impl Tx for MemoryStore {
     }
 
     fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
-        self.reservations_by_process
-            .entry(doc.process_id)
-            .or_default()
-            .insert(doc.id);
-        self.reservations.insert(doc.id, doc.clone());
+        if self.reservations.insert(doc.id, doc.clone()).is_none() {
+            self.reservations_by_process
+                .entry(doc.process_id)
+                .or_default()
+                .push(doc.id);
+        }
         Ok(())
+    }
+}
+
+impl crate::replay::LogSource for MemoryStore {
+    fn for_each_step(
+        &self,
+        process_id: Option<Uuid>,
+        each: &mut dyn FnMut(crate::replay::Step) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        use crate::replay::{Recorded, StepWriter};
+        let of_process = |e: &Envelope| process_id.is_none_or(|p| p == e.process_id);
+        let handled = self
+            .handled
+            .iter()
+            .enumerate()
+            .filter_map(|(order, (key, position))| {
+                let delivery = &self.deliveries[*key as usize - 1];
+                let event = &self.events[delivery.seq as usize - 1];
+                of_process(event).then_some(Recorded {
+                    position: *position,
+                    order: order as u64 + 1,
+                    event: event.id,
+                    component: delivery.component,
+                })
+            })
+            .collect();
+        let mut sizes: HashMap<u64, usize> = HashMap::new();
+        for (event, command) in self.events.iter().zip(&self.commands) {
+            if let Some(first) = command.filter(|_| of_process(event)) {
+                *sizes.entry(first).or_default() += 1;
+            }
+        }
+        let mut writer = StepWriter::new(handled, sizes);
+        for (event, command) in self.events.iter().zip(&self.commands) {
+            if of_process(event) {
+                writer.event(event.clone(), *command, each)?;
+            }
+        }
+        writer.finish(each)
     }
 }

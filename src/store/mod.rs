@@ -31,8 +31,21 @@ pub trait Store {
 
 /// The reads and writes a unit of work may make.
 pub trait Tx {
-    /// Appends an event, giving it the next `seq`.
+    /// Appends an event, giving it the next `seq`. An event no handler
+    /// published (`causation_id` is `None`) joins the command that the
+    /// transaction is carrying out; see [`Tx::start_command`].
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError>;
+    /// The events a command publishes from here on are one command's,
+    /// apart from those it published before. A transaction starts one
+    /// command; an import that carries several commands in one
+    /// transaction starts each where the exported log says it started.
+    fn start_command(&mut self);
+    /// The highest `seq` in the log (0 when it is empty).
+    fn last_seq(&mut self) -> Result<u64, StoreError>;
+    /// The event with this id, if the log has it.
+    fn event_by_id(&mut self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
+    /// Every event of a process, in `seq` order.
+    fn events_of(&mut self, process_id: Uuid) -> Result<Vec<Envelope>, StoreError>;
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError>;
     fn event(&mut self, seq: u64) -> Result<Envelope, StoreError>;
     fn has_event(&mut self, id: Uuid) -> Result<bool, StoreError>;
@@ -60,6 +73,14 @@ pub trait Tx {
     fn reservation(&mut self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError>;
     fn save_sales_order(&mut self, doc: &SalesOrderDoc) -> Result<(), StoreError>;
     fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError>;
+}
+
+/// Where a handled delivery was handled: its place among all handled
+/// deliveries, and the highest `seq` in the log when its handling began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handling {
+    pub order: u64,
+    pub position: u64,
 }
 
 /// Which end of the pending deliveries to take from.
@@ -117,12 +138,11 @@ impl DeliveryStatus {
 /// How handling a delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finished {
-    Done,
+    /// Handled when the log ended at `position`: the events the handler
+    /// published come right after it.
+    Done { position: u64 },
     /// The handler could not handle it; `park` takes it out of the pending set.
-    Failed {
-        error: String,
-        park: bool,
-    },
+    Failed { error: String, park: bool },
 }
 
 /// Narrows the pending deliveries a dispatch considers.

@@ -13,18 +13,20 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
-use super::{Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx};
+use super::{
+    Delivery, DeliveryFilter, DeliveryStatus, Finished, Handling, Pick, Store, StoreError, Tx,
+};
 use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc, Source, Topic};
-use crate::replay::{Handling, Rebuilt};
+use crate::replay::{LogSource, Rebuilt, Recorded, Step, StepWriter};
 
 /// The schema version this pi7 writes, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Marks a file as a pi7 database (`PRAGMA application_id`): "pi7\0".
 const APPLICATION_ID: i64 = 0x7069_3700;
 
 /// Migrations in order: entry `n` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema2.sql")];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 8;
@@ -253,7 +255,7 @@ impl SqliteStore {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = work(&mut SqliteTx { conn: &tx })?;
+        let value = work(&mut SqliteTx::new(&tx))?;
         tx.commit()?;
         Ok(value)
     }
@@ -273,15 +275,15 @@ impl SqliteStore {
         &self,
         process_id: Uuid,
     ) -> Result<Option<SalesOrderDoc>, StoreError> {
-        SqliteTx { conn: &self.conn }.sales_order(process_id)
+        SqliteTx::new(&self.conn).sales_order(process_id)
     }
 
     pub fn reservation_by_id(&self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError> {
-        SqliteTx { conn: &self.conn }.reservation(id)
+        SqliteTx::new(&self.conn).reservation(id)
     }
 
     pub fn reservations_of(&self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
-        SqliteTx { conn: &self.conn }.reservations(process_id)
+        SqliteTx::new(&self.conn).reservations(process_id)
     }
 
     /// Sales orders in the order they were created, narrowed by the filters.
@@ -461,6 +463,56 @@ impl SqliteStore {
             })? as u64)
     }
 
+    /// Every row whose filter columns (those `list`, `expire` and lookups
+    /// search by) disagree with its document, as one line each.
+    pub fn column_mismatches(&self) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, process_id, customer, status, document FROM salesorders")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let doc: SalesOrderDoc = parse_document(&row.get::<_, String>(4)?)?;
+            let columns = (
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, String>(3)?,
+            );
+            let documented = (
+                doc.process_id.to_string(),
+                doc.object.customer.clone(),
+                doc.object.status.as_str().to_string(),
+            );
+            if id != doc.id.to_string() || columns != documented {
+                found.push(format!(
+                    "sales order {id}: its columns say process {}, customer {:?}, status {} but its document says process {}, customer {:?}, status {}",
+                    columns.0, columns.1, columns.2, documented.0, documented.1, documented.2
+                ));
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, process_id, status, document FROM reservations")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            let doc: ReservationDoc = parse_document(&row.get::<_, String>(3)?)?;
+            let columns = (row.get::<_, String>(1)?, row.get::<_, String>(2)?);
+            let documented = (
+                doc.process_id.to_string(),
+                doc.object.status.as_str().to_string(),
+            );
+            if id != doc.id.to_string() || columns != documented {
+                found.push(format!(
+                    "reservation {id}: its columns say process {}, status {} but its document says process {}, status {}",
+                    columns.0, columns.1, documented.0, documented.1
+                ));
+            }
+        }
+        Ok(found)
+    }
+
     /// `PRAGMA integrity_check`: `["ok"]` or what SQLite found wrong.
     pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
@@ -488,9 +540,9 @@ impl SqliteStore {
         while let Some(row) = rows.next()? {
             let order: Option<i64> = row.get(8)?;
             let after_seq: Option<i64> = row.get(9)?;
-            let handling = order.zip(after_seq).map(|(order, after_seq)| Handling {
+            let handling = order.zip(after_seq).map(|(order, position)| Handling {
                 order: order as u64,
-                after_seq: after_seq as u64,
+                position: position as u64,
             });
             found.push((delivery_from_row(row)?, handling));
         }
@@ -504,6 +556,63 @@ impl SqliteStore {
         filter: &DeliveryFilter,
     ) -> Result<Vec<Delivery>, StoreError> {
         select_deliveries(&self.conn, status, filter, Pick::First, None)
+    }
+}
+
+impl LogSource for SqliteStore {
+    fn for_each_step(
+        &self,
+        process_id: Option<Uuid>,
+        each: &mut dyn FnMut(Step) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let process = process_id.map(|p| p.to_string());
+        let mut handled = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT d.log_seq, d.handled, e.id, d.component
+                 FROM deliveries d JOIN events e ON e.seq = d.seq
+                 WHERE d.status = 'done' AND (?1 IS NULL OR e.process_id = ?1)",
+            )?;
+            let mut rows = stmt.query([&process])?;
+            while let Some(row) = rows.next()? {
+                let component: String = row.get(3)?;
+                handled.push(Recorded {
+                    position: row.get::<_, i64>(0)? as u64,
+                    order: row.get::<_, i64>(1)? as u64,
+                    event: parse_uuid(&row.get::<_, String>(2)?)?,
+                    component: Component::from_str(&component).map_err(StoreError::Corrupt)?,
+                });
+            }
+        }
+        let mut sizes = std::collections::HashMap::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT command, count(*) FROM events
+                 WHERE command IS NOT NULL AND (?1 IS NULL OR process_id = ?1)
+                 GROUP BY command HAVING count(*) > 1",
+            )?;
+            let mut rows = stmt.query([&process])?;
+            while let Some(row) = rows.next()? {
+                sizes.insert(row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as usize);
+            }
+        }
+        let mut writer = StepWriter::new(handled, sizes);
+        // Two statements, so that a process's events are found by their index.
+        let sql = if process.is_some() {
+            "SELECT seq, id, topic, process_id, causation_id, source, time, payload, command
+             FROM events WHERE process_id = ?1 ORDER BY seq"
+        } else {
+            "SELECT seq, id, topic, process_id, causation_id, source, time, payload, command
+             FROM events WHERE ?1 IS NULL ORDER BY seq"
+        };
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows = stmt.query([&process])?;
+        while let Some(row) = rows.next()? {
+            let event = envelope_from_row(row)?;
+            let command = row.get::<_, Option<i64>>(8)?.map(|c| c as u64);
+            writer.event(event, command, each)?;
+        }
+        writer.finish(each)
     }
 }
 
@@ -598,14 +707,33 @@ fn backoff(attempt: u32) -> Duration {
 
 struct SqliteTx<'a> {
     conn: &'a Connection,
+    /// The first seq of the command this transaction is appending.
+    command: Option<u64>,
+}
+
+impl<'a> SqliteTx<'a> {
+    fn new(conn: &'a Connection) -> Self {
+        SqliteTx {
+            conn,
+            command: None,
+        }
+    }
 }
 
 impl Tx for SqliteTx<'_> {
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
+        let command = match (event.causation_id, self.command) {
+            (Some(_), _) => None,
+            (None, Some(first)) => Some(first),
+            // The write lock is held, so the next seq is the one SQLite
+            // gives this row.
+            (None, None) => Some(self.last_seq()? + 1),
+        };
         self.conn
             .prepare_cached(
-                "INSERT INTO events (id, topic, process_id, causation_id, source, time, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO events
+                   (id, topic, process_id, causation_id, source, time, payload, command)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 event.id.to_string(),
@@ -615,9 +743,49 @@ impl Tx for SqliteTx<'_> {
                 event.source.as_str(),
                 event.time,
                 event.payload.to_string(),
+                command.map(|c| c as i64),
             ])?;
         let seq = self.conn.last_insert_rowid() as u64;
+        if event.causation_id.is_none() && self.command.is_none() {
+            self.command = Some(seq);
+        }
         Ok(event.sequenced(seq))
+    }
+
+    fn start_command(&mut self) {
+        self.command = None;
+    }
+
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM events")?
+            .query_row([], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn events_of(&mut self, process_id: Uuid) -> Result<Vec<Envelope>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+             FROM events WHERE process_id = ?1 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([process_id.to_string()])?;
+        let mut events = Vec::new();
+        while let Some(row) = rows.next()? {
+            events.push(envelope_from_row(row)?);
+        }
+        Ok(events)
+    }
+
+    fn event_by_id(&mut self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+             FROM events WHERE id = ?1",
+        )?;
+        let mut rows = stmt.query([id.to_string()])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(envelope_from_row(row)?)),
+            None => Ok(None),
+        }
     }
 
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
@@ -664,10 +832,10 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn finish_delivery(&mut self, delivery: &Delivery, result: Finished) -> Result<(), StoreError> {
-        let (status, error) = match result {
-            Finished::Done => (DeliveryStatus::Done, None),
-            Finished::Failed { error, park: true } => (DeliveryStatus::Failed, Some(error)),
-            Finished::Failed { error, park: false } => (delivery.status, Some(error)),
+        let (status, error, position) = match result {
+            Finished::Done { position } => (DeliveryStatus::Done, None, Some(position as i64)),
+            Finished::Failed { error, park: true } => (DeliveryStatus::Failed, Some(error), None),
+            Finished::Failed { error, park: false } => (delivery.status, Some(error), None),
         };
         self.conn
             .prepare_cached(
@@ -675,10 +843,10 @@ impl Tx for SqliteTx<'_> {
                    handled = CASE WHEN ?2 = 'done'
                      THEN (SELECT coalesce(max(handled), 0) + 1 FROM deliveries)
                    END,
-                   log_seq = CASE WHEN ?2 = 'done' THEN (SELECT max(seq) FROM events) END
+                   log_seq = ?4
                  WHERE key = ?1",
             )?
-            .execute(params![delivery.key, status.as_str(), error])?;
+            .execute(params![delivery.key, status.as_str(), error, position])?;
         Ok(())
     }
 
@@ -1049,7 +1217,7 @@ impl SqliteStore {
                 .prepare_cached("DELETE FROM reservations WHERE rowid = ?1")?
                 .execute([rowid])?;
         }
-        let mut tx = SqliteTx { conn: &self.conn };
+        let mut tx = SqliteTx::new(&self.conn);
         for doc in orders.written() {
             tx.save_sales_order(doc)?;
         }

@@ -179,16 +179,19 @@ fn rebuild_of_a_log_with_missing_events_fails_and_writes_nothing() {
     let env = TestEnv::new();
     env.expect_damage();
     walkthrough_and_a_held_submit(&env);
+    // christophe's request, which the confirmations after it need.
     execute(
         &env,
-        "DELETE FROM deliveries WHERE seq = 2; DELETE FROM events WHERE seq = 2;
+        "DELETE FROM deliveries WHERE seq = 5; DELETE FROM events WHERE seq = 5;
          UPDATE salesorders SET status = 'confirmed' WHERE rowid = 1;",
     );
     let before = env.db_bytes();
     let stderr = env.fails(&["rebuild"], 1);
     assert!(
         stderr.starts_with("pi7: error: cannot rebuild the documents of ")
-            && stderr.contains("events are missing; nothing was written"),
+            && stderr.contains("event 6: event ")
+            && stderr.contains("is not a command pi7 takes here: there is no reservation ")
+            && stderr.ends_with("; nothing was written\n"),
         "{stderr}"
     );
     assert!(
@@ -285,23 +288,49 @@ fn show_at_before_a_document_existed_is_not_found() {
 }
 
 #[test]
-fn export_prints_what_events_json_prints() {
+fn export_prints_what_events_json_prints_with_a_header_and_records() {
     let env = TestEnv::new();
     let submitted = walkthrough_and_a_held_submit(&env);
-    assert_eq!(env.ok(&["export"]), env.ok(&["events", "--json"]));
+    let exported = env.ok(&["export"]);
     assert_eq!(
-        env.ok(&["export", "--process", &submitted.reservations[0][..8]]),
+        exported.lines().next(),
+        Some(r#"{"format":"pi7 export","version":2}"#)
+    );
+    assert_eq!(envelopes(&exported), env.ok(&["events", "--json"]));
+    // Where each handled delivery was handled: christophe's second
+    // confirmation, then what its delivery to the saga published.
+    let confirm_2 = env.json_lines(&["events"])[6].clone();
+    let handled = format!(
+        r#"{{"handled":{{"event":"{}","component":"salesorder"}}}}"#,
+        text(&confirm_2["id"])
+    );
+    let lines: Vec<&str> = exported.lines().collect();
+    let at = lines.iter().position(|l| *l == handled).unwrap();
+    assert_eq!(parse_json(lines[at - 1])["seq"], 7);
+    assert_eq!(parse_json(lines[at + 1])["topic"], "salesorder/confirm");
+    // orders.jsonl's four orders were one command.
+    assert_eq!(lines[1], r#"{"command":{"events":4}}"#);
+    let of_process = env.ok(&["export", "--process", &submitted.reservations[0][..8]]);
+    assert_eq!(
+        envelopes(&of_process),
         env.ok(&["events", "--json", "--process", &submitted.process])
     );
+    assert!(!of_process.contains(r#"{"command""#), "{of_process}");
     let file = env.dir().join("out.jsonl");
     assert_eq!(
         env.ok(&["export", "--output", file.to_str().unwrap()]),
         format!("exported 9 events to {}\n", file.display())
     );
-    assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
-        env.ok(&["events", "--json"])
-    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), exported);
+}
+
+/// The event lines of an export, as `pi7 events --json` prints them.
+fn envelopes(exported: &str) -> String {
+    exported
+        .lines()
+        .filter(|l| l.starts_with(r#"{"seq":"#))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[test]
@@ -374,10 +403,16 @@ fn importing_the_same_log_twice_appends_nothing_the_second_time() {
     );
     assert_eq!(target.snapshot(), before);
 
-    // From standard input, into a database that has part of the log.
+    // From standard input, into a database that has part of the log (as
+    // `events --json` prints it: envelopes alone).
     let other = TestEnv::new();
     let all = source.ok(&["export"]);
-    let first_three: String = all.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let first_three: String = source
+        .ok(&["events", "--json"])
+        .lines()
+        .take(3)
+        .map(|l| format!("{l}\n"))
+        .collect();
     let run = other.exec(other.cmd().args(["import", "-"]).write_stdin(first_three));
     assert_eq!(
         run.stdout, "imported 3 events (0 already present)\n",
@@ -398,7 +433,11 @@ fn importing_the_same_log_twice_appends_nothing_the_second_time() {
 fn a_bad_line_is_reported_where_it_is_and_nothing_is_imported() {
     let source = TestEnv::new();
     walkthrough_and_a_held_submit(&source);
-    let lines: Vec<String> = source.ok(&["export"]).lines().map(String::from).collect();
+    let lines: Vec<String> = source
+        .ok(&["events", "--json"])
+        .lines()
+        .map(String::from)
+        .collect();
     let target = TestEnv::new();
     target.submit_example();
     let before = target.snapshot();
@@ -437,18 +476,18 @@ fn a_bad_line_is_reported_where_it_is_and_nothing_is_imported() {
     );
     assert_eq!(
         stderr,
-        format!("pi7: error: {path}:2:11: not an event envelope: expected value\n")
+        format!("pi7: error: {path}:2:11: not JSON: expected value\n")
     );
 
     // An event the database has, with other contents.
-    let mine = parse_json(target.ok(&["export"]).lines().next().unwrap());
+    let mine = parse_json(target.ok(&["events", "--json"]).lines().next().unwrap());
     let mut changed = mine.clone();
     changed["time"] = Value::from(1);
     let (path, stderr) = import("conflict.jsonl", format!("{}\n{changed}\n", lines[0]), 2);
     assert_eq!(
         stderr,
         format!(
-            "pi7: error: {path}:2:1: event {} is already event 1 of the database, with different contents\n",
+            "pi7: error: {path}:2:1: event {} is already event 1 of the log, with different contents (time is 1, pi7 has 1543269956); nothing was imported\n",
             text(&mine["id"])
         )
     );
@@ -461,7 +500,7 @@ fn a_bad_line_is_reported_where_it_is_and_nothing_is_imported() {
     let (path, stderr) = import("orphan.jsonl", format!("{}\n{caused}\n", lines[0]), 2);
     assert!(
         stderr.starts_with(&format!("pi7: error: {path}:2:1: event "))
-            && stderr.contains("which is neither earlier in the file nor in the database"),
+            && stderr.contains("but pi7's handlers publish no such event here"),
         "{stderr}"
     );
 
@@ -478,7 +517,7 @@ fn a_bad_line_is_reported_where_it_is_and_nothing_is_imported() {
 fn an_event_whose_payload_disagrees_with_its_envelope_is_not_imported() {
     let from = TestEnv::new();
     from.submit_example();
-    let exported = from.ok(&["export"]);
+    let exported = from.ok(&["events", "--json"]);
     let request: Value = parse_json(exported.lines().next().unwrap());
     let other_process = "00000000-0000-4000-8000-000000000001";
     let cases = [
