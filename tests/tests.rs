@@ -36,5 +36,7 @@ mod storage;
 mod story;
 #[path = "it/submit.rs"]
 mod submit;
+#[path = "it/trust.rs"]
+mod trust;
 #[path = "it/verbose.rs"]
 mod verbose;

@@ -45,6 +45,8 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let (source_name, text) = read_input(&args.file)?;
     let (header, items) = parse(&source_name, &text)?;
     let exact = header.is_some();
+    let path = ctx.db_path()?;
+    let existed = path.exists();
     let mut store = ctx.open(OpenMode::ReadWrite)?;
     let events = items
         .iter()
@@ -53,7 +55,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let bar = progress::bar(items.len() as u64, "importing");
     // One write transaction: the checks and the appends see one database,
     // so two imports at once cannot both take a conflicting event.
-    let (appended, present, log) = store.transaction(&mut |tx| {
+    let imported = store.transaction(&mut |tx| {
         bar.set_position(0);
         let handlers = Handlers::REAL;
         let mut replay = Replay::new(&handlers, exact);
@@ -75,8 +77,24 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             replay.present,
             std::mem::take(&mut replay.log),
         ))
-    })?;
+    });
     bar.finish_and_clear();
+    let (appended, present, log) = match imported {
+        Ok(imported) => imported,
+        Err(e) => {
+            // A refused import into a database that was not there leaves
+            // nothing behind, not an empty database.
+            if !existed {
+                drop(store);
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            return Err(e);
+        }
+    };
     ctx.log(&log)?;
     if exact {
         let pending = store

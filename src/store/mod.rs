@@ -6,6 +6,8 @@
 //! that only the command line makes (listing, lookups by prefix, following
 //! the log) are inherent methods of `SqliteStore`.
 
+#[cfg(test)]
+mod contract;
 mod memory;
 mod sqlite;
 
