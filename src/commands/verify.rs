@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::Context;
 use crate::dispatch::subscribers;
-use crate::domain::{OrderStatus, ReservationStatus, Topic};
+use crate::domain::{invariants, OrderStatus, ReservationStatus, Topic};
 use crate::error::Violations;
 use crate::replay::rebuild;
 use crate::store::{DeliveryStatus, OpenMode, SqliteStore};
@@ -195,11 +195,7 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
     }
     for order in &orders {
         let o = &order.object;
-        let all_confirmed = o.customer.is_some()
-            && !o.reservations.is_empty()
-            && o.reservations
-                .iter()
-                .all(|l| l.status == ReservationStatus::Confirmed);
+        let all_confirmed = invariants::is_complete(o);
         let confirmed = o.status == OrderStatus::Confirmed;
         if all_confirmed != confirmed {
             violations.push(format!(
@@ -237,13 +233,9 @@ pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
             }
         }
         if o.status == OrderStatus::Cancelled {
-            let open = reservations.iter().find(|r| {
-                r.process_id == order.process_id
-                    && matches!(
-                        r.object.status,
-                        ReservationStatus::Unconfirmed | ReservationStatus::Confirmed
-                    )
-            });
+            let open = reservations
+                .iter()
+                .find(|r| r.process_id == order.process_id && invariants::is_open(r.object.status));
             if let Some(r) = open {
                 violations.push(format!(
                     "sales order {} is cancelled but its reservation {} is still {}",

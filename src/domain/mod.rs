@@ -13,6 +13,7 @@ pub mod command;
 pub mod document;
 pub mod event;
 pub mod ids;
+pub mod invariants;
 pub mod order;
 pub mod reservation;
 pub mod saga;

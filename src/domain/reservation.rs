@@ -193,10 +193,7 @@ fn unconfirmed(
 }
 
 fn is_releasable(doc: &ReservationDoc) -> bool {
-    matches!(
-        doc.object.status,
-        ReservationStatus::Unconfirmed | ReservationStatus::Confirmed
-    )
+    super::invariants::is_open(doc.object.status)
 }
 
 /// The reservation released while handling `cause`, and the

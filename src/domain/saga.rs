@@ -16,7 +16,7 @@ use super::event::{
     ConfirmedOrder, ReservationConfirmed, ReservationRejected, ReservationReleased,
     SalesOrderCancelled, SalesOrderConfirmed, SalesOrderRequested,
 };
-use super::{ids, Envelope, NewEvent, Outcome, PayloadError, Source, Topic};
+use super::{ids, invariants, Envelope, NewEvent, Outcome, PayloadError, Source, Topic};
 use super::{OrderLine, OrderStatus, ReservationStatus, SalesOrder, SalesOrderDoc};
 
 /// Handles an event delivered to the saga, given the process's sales-order
@@ -286,13 +286,7 @@ fn decide(
         }
         return Vec::new();
     }
-    let requested = order.customer.is_some() && !order.reservations.is_empty();
-    let rejected = requested
-        && order
-            .reservations
-            .iter()
-            .any(|l| l.status == ReservationStatus::Rejected);
-    if order.withdrawn.is_some() || rejected {
+    if order.withdrawn.is_some() || invariants::has_rejected_line(order) {
         order.status = OrderStatus::Cancelled;
         order.reason = cancellation_reason(order);
         log.push(format!(
@@ -312,12 +306,7 @@ fn decide(
         };
         return vec![fact(doc, Topic::SalesOrderCancel, cause, time, payload)];
     }
-    let complete = requested
-        && order
-            .reservations
-            .iter()
-            .all(|l| l.status == ReservationStatus::Confirmed);
-    if complete {
+    if invariants::is_complete(order) {
         order.status = OrderStatus::Confirmed;
         log.push("salesorder: all reservations are confirmed".into());
         let payload = SalesOrderConfirmed {

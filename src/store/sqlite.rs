@@ -128,6 +128,14 @@ impl SqliteStore {
         // no statistics, so plans never depend on the values anyway: ask for
         // stable plans.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        if mode == OpenMode::ReadOnly && is_fresh(&conn) {
+            // An empty file (or an SQLite file with nothing in it) reads as
+            // an empty database and stays exactly as it is: only a command
+            // that writes makes it a pi7 database.
+            let mut store = Self::in_memory()?;
+            store.path = path.to_path_buf();
+            return Ok(store);
+        }
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
@@ -641,6 +649,19 @@ impl Store for SqliteStore {
             }
         }
     }
+}
+
+/// Whether the file holds nothing yet: no pi7 marks and no tables. A file
+/// SQLite cannot read at all is not fresh; opening reports it.
+fn is_fresh(conn: &Connection) -> bool {
+    conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id()) = 0
+            AND (SELECT user_version FROM pragma_user_version()) = 0
+            AND (SELECT count(*) FROM sqlite_master) = 0",
+        [],
+        |r| r.get::<_, bool>(0),
+    )
+    .unwrap_or(false)
 }
 
 /// `file:PATH?immutable=1`, with the characters a URI gives meaning to

@@ -555,3 +555,59 @@ fn an_event_whose_payload_disagrees_with_its_envelope_is_not_imported() {
         );
     }
 }
+
+#[test]
+fn verify_catches_a_column_that_disagrees_with_its_document() {
+    let env = TestEnv::new();
+    env.expect_damage();
+    let submitted = env.submit_example();
+    execute(
+        &env,
+        &format!(
+            "UPDATE reservations SET status = 'confirmed' WHERE id = '{}';",
+            submitted.reservations[0]
+        ),
+    );
+    let run = env.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "violation: reservation {}: its columns say process {}, status confirmed but its document says process {}, status unconfirmed",
+            submitted.reservations[0], submitted.process, submitted.process
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn reading_commands_leave_an_empty_file_untouched() {
+    let env = TestEnv::new();
+    std::fs::write(env.db(), b"").unwrap();
+    for args in [
+        vec!["list"],
+        vec!["list", "reservations"],
+        vec!["events"],
+        vec!["pending"],
+        vec!["export"],
+        vec!["verify"],
+    ] {
+        let run = env.run(&args);
+        assert!(run.code == 0 || run.code == 4, "{args:?}: {}", run.stderr);
+        assert_eq!(
+            std::fs::metadata(env.db()).unwrap().len(),
+            0,
+            "pi7 {args:?} wrote to the empty file"
+        );
+        for suffix in ["-wal", "-shm"] {
+            let beside = format!("{}{suffix}", env.db().display());
+            assert!(
+                !std::path::Path::new(&beside).exists(),
+                "pi7 {args:?} left {beside}"
+            );
+        }
+    }
+    // A command that writes makes it a pi7 database.
+    env.submit_example();
+    env.ok(&["verify"]);
+}
