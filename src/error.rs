@@ -1,4 +1,5 @@
-//! Exit codes, decided in one place from the kind of error.
+//! Exit codes, decided in one place from the kind of error, and the error
+//! types of bad input that are not an order's.
 //!
 //! | code | meaning |
 //! |---|---|
@@ -8,11 +9,8 @@
 //! | 3 | an ID names nothing, or more than one thing |
 //! | 4 | storage: the database cannot be opened, read or written |
 
-use crate::commands::lookup::LookupError;
-use crate::dispatch::RedeliverError;
+use crate::app::{Error, Kind};
 use crate::domain::order::OrderError;
-use crate::operations::Refused;
-use crate::store::StoreError;
 
 pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
@@ -39,46 +37,12 @@ pub struct BadOrder {
 #[error("{0}")]
 pub struct Violations(pub String);
 
-/// The exit code for an error: the first error in the chain whose kind pi7
-/// knows decides.
-pub fn exit_code(error: &anyhow::Error) -> u8 {
-    for cause in error.chain() {
-        if cause.is::<InputError>() || cause.is::<BadOrder>() || cause.is::<OrderError>() {
-            return USAGE;
-        }
-        if let Some(lookup) = cause.downcast_ref::<LookupError>() {
-            return match lookup {
-                LookupError::TooShort { .. } | LookupError::NotAnId { .. } => USAGE,
-                LookupError::NotFound { .. } | LookupError::Ambiguous { .. } => NOT_FOUND,
-            };
-        }
-        if let Some(redeliver) = cause.downcast_ref::<RedeliverError>() {
-            return match redeliver {
-                RedeliverError::NotRouted { .. }
-                | RedeliverError::NoSuchEvent { .. }
-                | RedeliverError::Unrouted { .. } => NOT_FOUND,
-                RedeliverError::StillPending { .. } => USAGE,
-                RedeliverError::HandlerFailed { .. } => FAILURE,
-            };
-        }
-        if let Some(refused) = cause.downcast_ref::<Refused>() {
-            return match refused {
-                Refused::NoReservation(_) => NOT_FOUND,
-                Refused::NoOrder(_)
-                | Refused::Saga(_)
-                | Refused::Pending(_)
-                | Refused::ProcessExists(_)
-                | Refused::OtherProcess { .. }
-                | Refused::Revision { .. }
-                | Refused::Unchanged(_) => USAGE,
-            };
-        }
-        if cause.is::<StoreError>() || cause.is::<rusqlite::Error>() {
-            return STORAGE;
-        }
-        if cause.is::<Violations>() {
-            return FAILURE;
-        }
+/// The exit code for an error, by its kind.
+pub fn exit_code(error: &Error) -> u8 {
+    match error.kind {
+        Kind::Usage | Kind::BadInput | Kind::Refused | Kind::Conflict => USAGE,
+        Kind::NotFound | Kind::Ambiguous => NOT_FOUND,
+        Kind::Storage | Kind::Busy => STORAGE,
+        Kind::Violation | Kind::Internal => FAILURE,
     }
-    FAILURE
 }

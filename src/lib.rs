@@ -4,8 +4,10 @@
 //! - [`domain`]: the pure core (events, documents, components, saga).
 //! - [`store`]: SQLite and in-memory storage.
 //! - [`dispatch`]: routing and the delivery loop, generic over the store.
-//! - [`cli`] and [`commands`]: the command line, thin over the rest.
+//! - [`app`]: the use cases, the one door every face goes through.
+//! - [`cli`] and [`commands`]: the command line, parse → `app` → render.
 
+pub mod app;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -71,7 +73,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
 }
 
 /// A reader that stopped reading (`pi7 events | head`) is not an error.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
+fn is_broken_pipe(e: &app::Error) -> bool {
     e.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()

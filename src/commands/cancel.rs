@@ -1,10 +1,8 @@
 //! `pi7 cancel`: the customer withdraws an order.
 
-use super::list::process_of;
 use super::Context;
-use crate::operations;
+use crate::app::{self, Access};
 use crate::render;
-use crate::store::{OpenMode, Store};
 
 /// Cancel a pending order for the customer: it becomes `cancelled` and
 /// publishes `salesorder/cancel`, and every reservation of it is released
@@ -23,20 +21,11 @@ pub struct Args {
     pub reason: String,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let process_id = process_of(&store, &args.id)?;
-    let now = ctx.now;
-    let acted =
-        store.transaction(&mut |tx| operations::withdraw(tx, process_id, &args.reason, now))?;
-    ctx.log(&acted.log)?;
-    if !acted.changed {
-        ctx.note(&format!(
-            "the order of process {process_id} is already cancelled; nothing changed"
-        ))?;
-    }
-    ctx.settle(&mut store)?;
-    if let Some(order) = store.sales_order_by_process(process_id)? {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
+    let mut app = ctx.app(Access::Write)?;
+    let cancelled = app.cancel(&args.id, &args.reason);
+    ctx.diagnose(&mut app)?;
+    if let Some(order) = cancelled? {
         if ctx.json {
             ctx.json_line(&order)?;
         } else {

@@ -1,16 +1,12 @@
-//! `pi7 confirm`: a person confirms reservations. The same machinery serves
+//! `pi7 confirm`: a person confirms reservations. The same rendering serves
 //! `pi7 reject` and `pi7 expire`.
 
-use std::collections::BTreeSet;
 use std::io::BufRead;
-use uuid::Uuid;
 
-use super::lookup::resolve;
 use super::Context;
+use crate::app::{self, Access, Decided, Decision};
 use crate::error::InputError;
-use crate::operations;
 use crate::render;
-use crate::store::{DocumentKind, OpenMode, SqliteStore, Store, StoreError};
 
 /// Confirm reservations: each publishes `reservation/confirm`, and the sales
 /// order is confirmed once all its lines are
@@ -26,87 +22,24 @@ pub struct Args {
     pub ids: Vec<String>,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let texts = expand_stdin(args.ids)?;
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let ids = resolve_reservations(&store, &texts)?;
-    decide(ctx, &mut store, &ids, &Decision::Confirm)
+    decide(ctx, &texts, &Decision::Confirm)
 }
 
-/// What a person decides about a reservation.
-pub enum Decision {
-    Confirm,
-    Reject { reason: String },
+fn decide(ctx: &mut Context, texts: &[String], decision: &Decision) -> app::Result<()> {
+    let mut app = ctx.app(Access::Write)?;
+    let decided = app.decide(texts, decision);
+    ctx.diagnose(&mut app)?;
+    print_decided(ctx, &decided?, decision)
 }
 
-impl Decision {
-    fn past_tense(&self) -> &'static str {
-        match self {
-            Decision::Confirm => "confirmed",
-            Decision::Reject { .. } => "rejected",
-        }
-    }
-}
-
-/// The reservations `texts` name, each once, in the order first named.
-pub fn resolve_reservations(store: &SqliteStore, texts: &[String]) -> anyhow::Result<Vec<Uuid>> {
-    let mut ids = texts
-        .iter()
-        .map(|text| Ok(resolve(store, text, &[DocumentKind::Reservation])?.id))
-        .collect::<anyhow::Result<Vec<Uuid>>>()?;
-    // The same reservation named twice (by its id and a prefix, say) is
-    // decided once; otherwise its second naming would find it decided and
-    // report that nothing changed.
-    let mut seen = BTreeSet::new();
-    ids.retain(|id| seen.insert(*id));
-    Ok(ids)
-}
-
-/// Confirms or rejects `ids` in one transaction, delivers what that
-/// publishes, and prints the reservations and the state of their orders.
-pub fn decide(
-    ctx: &mut Context,
-    store: &mut SqliteStore,
-    ids: &[Uuid],
-    decision: &Decision,
-) -> anyhow::Result<()> {
-    let now = ctx.now;
-    let (log, unchanged) = store.transaction(&mut |tx| {
-        let mut log = Vec::new();
-        let mut unchanged = Vec::new();
-        for id in ids {
-            let acted = match decision {
-                Decision::Confirm => operations::confirm(tx, *id, Uuid::new_v4(), now)?,
-                Decision::Reject { reason } => {
-                    operations::reject(tx, *id, reason, Uuid::new_v4(), now)?
-                }
-            };
-            log.extend(acted.log);
-            if !acted.changed {
-                unchanged.push(*id);
-            }
-        }
-        Ok((log, unchanged))
-    })?;
-    ctx.log(&log)?;
-    for id in &unchanged {
-        if let Some(doc) = store.reservation_by_id(*id)? {
-            ctx.note(&format!(
-                "reservation {id} is already {}; nothing changed",
-                doc.object.status
-            ))?;
-        }
-    }
-    ctx.settle(store)?;
-
-    let mut processes = BTreeSet::new();
-    for id in ids {
-        let doc = store
-            .reservation_by_id(*id)?
-            .ok_or_else(|| StoreError::Corrupt(format!("reservation {id} vanished")))?;
+/// Prints the reservations decided about and the state of their orders.
+pub fn print_decided(ctx: &mut Context, decided: &Decided, decision: &Decision) -> app::Result<()> {
+    for doc in &decided.reservations {
         if ctx.json {
-            ctx.json_line(&doc)?;
-        } else if !unchanged.contains(id) {
+            ctx.json_line(doc)?;
+        } else if !decided.unchanged.contains(&doc.id) {
             writeln!(
                 ctx.out,
                 "{:<12} {}  {}",
@@ -115,13 +48,10 @@ pub fn decide(
                 render::clean(&doc.object.reserved)
             )?;
         }
-        processes.insert(doc.process_id);
     }
     if !ctx.json {
-        for process_id in processes {
-            if let Some(order) = store.sales_order_by_process(process_id)? {
-                writeln!(ctx.out, "{}", render::order_summary(&order))?;
-            }
+        for order in &decided.orders {
+            writeln!(ctx.out, "{}", render::order_summary(order))?;
         }
     }
     Ok(())
@@ -176,17 +106,11 @@ pub mod reject {
         pub reason: String,
     }
 
-    pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+    pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         let texts = expand_stdin(args.ids)?;
-        let mut store = ctx.open(OpenMode::ReadWrite)?;
-        let ids = resolve_reservations(&store, &texts)?;
-        decide(
-            ctx,
-            &mut store,
-            &ids,
-            &Decision::Reject {
-                reason: args.reason,
-            },
-        )
+        let reason = Decision::Reject {
+            reason: args.reason,
+        };
+        decide(ctx, &texts, &reason)
     }
 }

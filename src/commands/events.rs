@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use super::list::process_of;
 use super::Context;
+use crate::app::{self, Access, EventFilter};
 use crate::domain::Topic;
 use crate::render;
-use crate::store::OpenMode;
 
 const FOLLOW_POLL: Duration = Duration::from_millis(200);
 
@@ -39,28 +38,31 @@ fn topic_parser() -> impl clap::builder::TypedValueParser<Value = Topic> {
     })
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     // Following a database that does not exist yet creates it, so the
     // events that land in it later are seen.
-    let mode = if args.follow && !ctx.db_path()?.exists() {
-        OpenMode::ReadWrite
+    let access = if args.follow && !ctx.db_path()?.exists() {
+        Access::Write
     } else {
-        OpenMode::ReadOnly
+        Access::Read
     };
-    let store = ctx.open(mode)?;
-    let process = args
-        .process
-        .as_deref()
-        .map(|text| process_of(&store, text))
-        .transpose()?;
+    let app = ctx.app(access)?;
+    let mut filter = EventFilter {
+        since: args.since,
+        process: args
+            .process
+            .as_deref()
+            .map(|text| app.process_of(text))
+            .transpose()?,
+        topic: args.topic,
+    };
     let json = ctx.json;
     let out = &mut *ctx.out;
     if !json {
         write!(out, "{}", render::events_header())?;
     }
-    let mut last = args.since;
     loop {
-        last = store.for_each_event(last, process, args.topic, &mut |event| {
+        filter.since = app.for_each_event(&filter, &mut |event| {
             if json {
                 serde_json::to_writer(&mut *out, &event)?;
                 writeln!(out)?;

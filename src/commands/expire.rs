@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use super::confirm::{decide, Decision};
+use super::confirm::print_decided;
 use super::Context;
-use crate::domain::ReservationStatus;
-use crate::error::InputError;
-use crate::store::OpenMode;
+use crate::app::{self, Access, Decision};
 
 /// Reject, with reason "expired", every unconfirmed reservation made longer
 /// ago than DURATION; their orders are cancelled and compensated as by
@@ -25,25 +23,12 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (try 90s, 30m, 2h or 1d)"))
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let deadline = i64::try_from(args.older_than.as_secs())
-        .ok()
-        .and_then(|age| ctx.now.checked_sub(age))
-        .ok_or_else(|| InputError(format!("{:?} is too long a duration", args.older_than)))?;
-    let unconfirmed = ReservationStatus::Unconfirmed.as_str();
-    let expired: Vec<_> = store
-        .list_reservations(Some(unconfirmed), None, None)?
-        .into_iter()
-        .filter(|r| r.object.history.first().is_some_and(|h| h.time < deadline))
-        .map(|r| r.id)
-        .collect();
-    if expired.is_empty() {
-        ctx.note("no unconfirmed reservation is that old")?;
-        return ctx.settle(&mut store);
-    }
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
+    let mut app = ctx.app(Access::Write)?;
+    let expired = app.expire(args.older_than);
+    ctx.diagnose(&mut app)?;
     let reason = Decision::Reject {
         reason: "expired".to_string(),
     };
-    decide(ctx, &mut store, &expired, &reason)
+    print_decided(ctx, &expired?, &reason)
 }

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::list::process_of;
 use super::Context;
+use crate::app::lookup::process_of;
 use crate::error::InputError;
 use crate::replay::{Header, LogSource, Step};
 use crate::store::OpenMode;

@@ -1,13 +1,8 @@
 //! `pi7 list`: sales orders or reservations, as a table or JSON.
 
-use uuid::Uuid;
-
-use super::lookup::resolve;
 use super::Context;
-use crate::domain::{OrderStatus, ReservationStatus};
-use crate::error::InputError;
+use crate::app::{self, Access, ListFilter};
 use crate::render;
-use crate::store::{DocumentKind, OpenMode, SqliteStore};
 
 /// List sales orders or reservations
 #[derive(Debug, clap::Args)]
@@ -36,28 +31,21 @@ pub enum What {
     Reservations,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open(OpenMode::ReadOnly)?;
-    let status = args
-        .status
-        .as_deref()
-        .map(|s| check_status(args.what, s))
-        .transpose()?;
-    let process = args
-        .process
-        .as_deref()
-        .map(|text| process_of(&store, text))
-        .transpose()?;
-    let customer = args.customer.as_deref();
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
+    let app = ctx.app(Access::Read)?;
+    let filter = ListFilter {
+        status: args.status,
+        process: args.process,
+        customer: args.customer,
+    };
     match args.what {
         What::Orders => {
             if ctx.json {
-                let mut array = JsonArray::start(&mut *ctx.out)?;
-                store
-                    .for_each_sales_order(status, process, customer, &mut |doc| array.push(&doc))?;
-                return array.end();
+                let mut array = JsonArray::start(&mut *ctx.out);
+                app.for_each_order(&filter, &mut |doc| array.push(&doc))?;
+                return Ok(array.end()?);
             }
-            let orders = store.list_sales_orders(status, process, customer)?;
+            let orders = app.orders(&filter)?;
             if orders.is_empty() {
                 ctx.note("no sales orders match")?;
             } else {
@@ -66,12 +54,11 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         }
         What::Reservations => {
             if ctx.json {
-                let mut array = JsonArray::start(&mut *ctx.out)?;
-                store
-                    .for_each_reservation(status, process, customer, &mut |doc| array.push(&doc))?;
-                return array.end();
+                let mut array = JsonArray::start(&mut *ctx.out);
+                app.for_each_reservation(&filter, &mut |doc| array.push(&doc))?;
+                return Ok(array.end()?);
             }
-            let reservations = store.list_reservations(status, process, customer)?;
+            let reservations = app.reservations(&filter)?;
             if reservations.is_empty() {
                 ctx.note("no reservations match")?;
             } else {
@@ -83,23 +70,23 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
 }
 
 /// An indented JSON array written one element at a time, so a listing of
-/// a million documents never holds them all.
+/// a million documents never holds them all. Nothing is written before the
+/// first element, so a listing refused up front prints nothing.
 struct JsonArray<'a> {
     out: &'a mut dyn std::io::Write,
     empty: bool,
 }
 
 impl<'a> JsonArray<'a> {
-    fn start(out: &'a mut dyn std::io::Write) -> std::io::Result<Self> {
-        out.write_all(b"[")?;
-        Ok(JsonArray { out, empty: true })
+    fn start(out: &'a mut dyn std::io::Write) -> Self {
+        JsonArray { out, empty: true }
     }
 
     /// Writes `value` as `serde_json::to_writer_pretty` writes an element.
     fn push<T: serde::Serialize>(&mut self, value: &T) -> anyhow::Result<()> {
         let element = serde_json::to_string_pretty(value)?;
         self.out
-            .write_all(if self.empty { b"\n  " } else { b",\n  " })?;
+            .write_all(if self.empty { b"[\n  " } else { b",\n  " })?;
         self.out
             .write_all(element.replace('\n', "\n  ").as_bytes())?;
         self.empty = false;
@@ -108,38 +95,7 @@ impl<'a> JsonArray<'a> {
 
     fn end(self) -> anyhow::Result<()> {
         self.out
-            .write_all(if self.empty { b"]\n" } else { b"\n]\n" })?;
+            .write_all(if self.empty { b"[]\n" } else { b"\n]\n" })?;
         Ok(())
     }
-}
-
-fn check_status(what: What, status: &str) -> Result<&'static str, InputError> {
-    let known: Vec<&'static str> = match what {
-        What::Orders => OrderStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        What::Reservations => ReservationStatus::ALL.iter().map(|s| s.as_str()).collect(),
-    };
-    known
-        .iter()
-        .find(|k| **k == status)
-        .copied()
-        .ok_or_else(|| {
-            let noun = match what {
-                What::Orders => "order",
-                What::Reservations => "reservation",
-            };
-            InputError(format!(
-                "unknown {noun} status '{status}' (known: {})",
-                known.join(", ")
-            ))
-        })
-}
-
-/// The process that an ID of any kind belongs to.
-pub fn process_of(store: &SqliteStore, text: &str) -> anyhow::Result<Uuid> {
-    let kinds = [
-        DocumentKind::Process,
-        DocumentKind::SalesOrder,
-        DocumentKind::Reservation,
-    ];
-    Ok(resolve(store, text, &kinds)?.process_id)
 }

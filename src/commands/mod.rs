@@ -12,7 +12,6 @@ pub mod expire;
 pub mod export;
 pub mod import;
 pub mod list;
-pub mod lookup;
 pub mod pending;
 pub mod progress;
 pub mod rebuild;
@@ -24,14 +23,17 @@ pub mod verify;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::app::{self, Access, App, Diagnostic};
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::dispatch::{self as dispatcher, Handled, Plan, Report};
+use crate::dispatch::Report;
 use crate::render;
-use crate::store::{OpenMode, SqliteStore, StoreError};
+use crate::store::{OpenMode, SqliteStore};
 
 /// Runs one parsed command line.
-pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()> {
     let mut ctx = Context::new(cli.global, out, err);
+    // The commands of the event log (dispatch, verify, import…) are not use
+    // cases of `app` yet and speak anyhow; their errors get a kind here.
     match cli.command {
         Command::Submit(args) => submit::run(&mut ctx, args),
         Command::List(args) => list::run(&mut ctx, args),
@@ -42,14 +44,14 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
         Command::Show(args) => show::run(&mut ctx, args),
         Command::Events(args) => events::run(&mut ctx, args),
         Command::Pending(args) => pending::run(&mut ctx, args),
-        Command::Dispatch(args) => dispatch::run(&mut ctx, args),
-        Command::Redeliver(args) => redeliver::run(&mut ctx, args),
-        Command::Check(args) => check::run(&mut ctx, args),
-        Command::Verify(args) => verify::run(&mut ctx, args),
-        Command::Rebuild(args) => rebuild::run(&mut ctx, args),
-        Command::Export(args) => export::run(&mut ctx, args),
-        Command::Import(args) => import::run(&mut ctx, args),
-        Command::Completions(args) => completions::run(&mut ctx, args),
+        Command::Dispatch(args) => Ok(dispatch::run(&mut ctx, args)?),
+        Command::Redeliver(args) => Ok(redeliver::run(&mut ctx, args)?),
+        Command::Check(args) => Ok(check::run(&mut ctx, args)?),
+        Command::Verify(args) => Ok(verify::run(&mut ctx, args)?),
+        Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
+        Command::Export(args) => Ok(export::run(&mut ctx, args)?),
+        Command::Import(args) => Ok(import::run(&mut ctx, args)?),
+        Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
     }
 }
 
@@ -84,20 +86,42 @@ impl<'a> Context<'a> {
         }
     }
 
-    pub fn db_path(&self) -> Result<PathBuf, StoreError> {
-        if let Some(path) = &self.db {
-            return Ok(path.clone());
-        }
-        directories::ProjectDirs::from("", "", "pi7")
-            .map(|dirs| dirs.data_dir().join("pi7.db"))
-            .ok_or_else(|| StoreError::CannotOpen {
-                path: "pi7.db".into(),
-                detail: "no home directory to keep it in; pass --db PATH or set PI7_DB".into(),
-            })
+    pub fn db_path(&self) -> anyhow::Result<PathBuf> {
+        app::db_path(self.db.as_deref()).map_err(app::Error::into_source)
     }
 
-    pub fn open(&self, mode: OpenMode) -> Result<SqliteStore, StoreError> {
-        SqliteStore::open(&self.db_path()?, mode)
+    fn options(&self) -> app::Options {
+        app::Options {
+            now: Some(self.now),
+            hold: self.hold,
+            log: self.verbose,
+        }
+    }
+
+    /// The use cases over the database, as the global options ask.
+    pub fn app(&self, access: Access) -> app::Result<App> {
+        App::open(&self.db_path()?, access, self.options())
+    }
+
+    /// The store itself, for the commands of the event log that are not use
+    /// cases of `app` yet.
+    pub fn open(&self, mode: OpenMode) -> anyhow::Result<SqliteStore> {
+        Ok(SqliteStore::open(&self.db_path()?, mode)?)
+    }
+
+    /// Prints on stderr what the use cases run so far had to say.
+    pub fn diagnose(&mut self, app: &mut App) -> std::io::Result<()> {
+        self.print_diagnostics(app.take_diagnostics())
+    }
+
+    fn print_diagnostics(&mut self, diagnostics: Vec<Diagnostic>) -> std::io::Result<()> {
+        for diagnostic in diagnostics {
+            match diagnostic {
+                Diagnostic::Log(line) => self.log(&[line])?,
+                Diagnostic::Note(message) => self.note(&message)?,
+            }
+        }
+        Ok(())
     }
 
     /// Prints workflow log lines on stderr when `-v` asked for them.
@@ -119,44 +143,15 @@ impl<'a> Context<'a> {
     /// Delivers everything pending, as every writing command does before it
     /// returns, unless `--hold` asked to leave it pending.
     pub fn settle(&mut self, store: &mut SqliteStore) -> anyhow::Result<()> {
-        if self.hold {
-            let pending = store
-                .deliveries(crate::store::DeliveryStatus::Pending, &Default::default())?
-                .len();
-            return Ok(self.note(&format!(
-                "held: {pending} deliveries pending; `pi7 dispatch` delivers them"
-            ))?);
-        }
-        // Only what will be printed is kept: a drain of a million
-        // deliveries must not hold a million reports.
-        let verbose = self.verbose;
-        let mut reports = Vec::new();
-        dispatcher::dispatch(store, &Plan::drain(), &mut |r| {
-            if verbose || matches!(r.result, Handled::Failed { .. }) {
-                reports.push(r.clone());
-            }
-        })?;
-        self.report_failures(&reports)?;
-        for report in &reports {
-            self.log(&report.log)?;
-        }
-        Ok(())
+        let mut diagnostics = Vec::new();
+        let settled = app::settle(store, &self.options(), &mut diagnostics);
+        self.print_diagnostics(diagnostics)?;
+        settled.map_err(app::Error::into_source)
     }
 
     pub fn report_failures(&mut self, reports: &[Report]) -> std::io::Result<()> {
-        for report in reports {
-            if let Handled::Failed { error, parked } = &report.result {
-                let d = &report.delivery;
-                let what = if *parked {
-                    "parked it; `pi7 pending --failed` lists it"
-                } else {
-                    "will retry"
-                };
-                self.note(&format!(
-                    "delivering event {} to {} failed ({what}): {error}",
-                    d.seq, d.component
-                ))?;
-            }
+        for note in app::failure_notes(reports) {
+            self.note(&note)?;
         }
         Ok(())
     }

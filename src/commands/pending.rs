@@ -1,10 +1,11 @@
 //! `pi7 pending`: the deliveries not handled yet, or parked after failing.
 
-use super::list::process_of;
 use super::Context;
+use crate::app::lookup::process_of;
+use crate::app::{self, Access};
 use crate::domain::Component;
 use crate::render;
-use crate::store::{DeliveryFilter, DeliveryStatus, OpenMode, SqliteStore};
+use crate::store::{DeliveryFilter, SqliteStore};
 
 /// List the deliveries not handled yet (held, or left by an interrupted
 /// command), or with `--failed` those parked after their handler failed
@@ -44,15 +45,9 @@ pub fn delivery_filter(
     })
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open(OpenMode::ReadOnly)?;
-    let filter = delivery_filter(&store, args.component, args.process.as_deref())?;
-    let status = if args.failed {
-        DeliveryStatus::Failed
-    } else {
-        DeliveryStatus::Pending
-    };
-    let deliveries = store.deliveries(status, &filter)?;
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
+    let app = ctx.app(Access::Read)?;
+    let deliveries = app.deliveries(args.failed, args.component, args.process.as_deref())?;
     if ctx.json {
         ctx.json_pretty(&deliveries)?;
     } else if deliveries.is_empty() {

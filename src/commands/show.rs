@@ -1,7 +1,8 @@
 //! `pi7 show`: one sales order, reservation or process in detail.
 
-use super::lookup::{resolve, LookupError};
 use super::Context;
+use crate::app::lookup::{resolve, LookupError};
+use crate::app::{self, Access};
 use crate::domain::Envelope;
 use crate::error::Violations;
 use crate::render;
@@ -29,75 +30,74 @@ pub struct Args {
     pub at: Option<u64>,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open(OpenMode::ReadOnly)?;
-    let kinds = [
-        DocumentKind::SalesOrder,
-        DocumentKind::Reservation,
-        DocumentKind::Process,
-    ];
-    let found = resolve(&store, &args.id, &kinds)?;
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     if let Some(at) = args.at {
-        return show_at(ctx, &store, &found, at);
+        // Replaying up to a seq is the event log's business, not a use case
+        // yet: it reads the store directly.
+        let store = ctx.open(OpenMode::ReadOnly)?;
+        let kinds = [
+            DocumentKind::SalesOrder,
+            DocumentKind::Reservation,
+            DocumentKind::Process,
+        ];
+        let found = resolve(&store, &args.id, &kinds)?;
+        return Ok(show_at(ctx, &store, &found, at)?);
     }
-    let events = process_events(&store, found.process_id)?;
-    match found.kind {
-        DocumentKind::Reservation => {
-            let reservation =
-                store
-                    .reservation_by_id(found.id)?
-                    .ok_or_else(|| LookupError::NotFound {
-                        prefix: found.id.to_string(),
-                        what: "reservation".into(),
-                    })?;
-            if ctx.json {
-                return ctx.json_pretty(&reservation);
-            }
-            let order = store.sales_order_by_process(found.process_id)?;
-            let text = render::reservation_detail(&reservation, order.as_ref(), &events);
-            write!(ctx.out, "{text}")?;
+    let shown = ctx.app(Access::Read)?.show(&args.id)?;
+    let process = &shown.process;
+    if let Some(reservation) = shown.reservation() {
+        if ctx.json {
+            return Ok(ctx.json_pretty(reservation)?);
         }
-        DocumentKind::SalesOrder | DocumentKind::Process => {
-            let Some(order) = store.sales_order_by_process(found.process_id)? else {
-                if ctx.json {
-                    return Err(LookupError::NotFound {
-                        prefix: found.id.to_string(),
-                        what: "sales order (its request has not been delivered yet) for any process that".into(),
-                    }
-                    .into());
-                }
-                writeln!(ctx.out, "process      {}", found.process_id)?;
-                writeln!(
-                    ctx.out,
-                    "sales order  (none yet: no event of this process has reached the saga)"
-                )?;
-                write!(ctx.out, "\nevents:\n{}", render::events_header())?;
-                for event in &events {
-                    write!(ctx.out, "{}", render::event_line(event))?;
-                }
-                return Ok(());
-            };
-            if ctx.json {
-                return ctx.json_pretty(&order);
-            }
-            let reservations = store.reservations_of(found.process_id)?;
-            write!(
-                ctx.out,
-                "{}",
-                render::order_detail(&order, &reservations, &events)
-            )?;
-        }
+        let text =
+            render::reservation_detail(reservation, process.salesorder.as_ref(), &process.events);
+        write!(ctx.out, "{text}")?;
+        return Ok(());
     }
+    let Some(order) = &process.salesorder else {
+        if ctx.json {
+            return Err(LookupError::NotFound {
+                prefix: shown.id.to_string(),
+                what: "sales order (its request has not been delivered yet) for any process that"
+                    .into(),
+            }
+            .into());
+        }
+        return Ok(print_no_order(
+            ctx,
+            process.process_id,
+            "has",
+            &process.events,
+        )?);
+    };
+    if ctx.json {
+        return Ok(ctx.json_pretty(order)?);
+    }
+    write!(
+        ctx.out,
+        "{}",
+        render::order_detail(order, &process.reservations, &process.events)
+    )?;
     Ok(())
 }
 
-fn process_events(store: &SqliteStore, process_id: uuid::Uuid) -> anyhow::Result<Vec<Envelope>> {
-    let mut events = Vec::new();
-    store.for_each_event(0, Some(process_id), None, &mut |e| {
-        events.push(e);
-        Ok(())
-    })?;
-    Ok(events)
+/// A process whose events have not reached the saga: its events only.
+fn print_no_order(
+    ctx: &mut Context,
+    process_id: uuid::Uuid,
+    has: &str,
+    events: &[Envelope],
+) -> anyhow::Result<()> {
+    writeln!(ctx.out, "process      {process_id}")?;
+    writeln!(
+        ctx.out,
+        "sales order  (none yet: no event of this process {has} reached the saga)"
+    )?;
+    write!(ctx.out, "\nevents:\n{}", render::events_header())?;
+    for event in events {
+        write!(ctx.out, "{}", render::event_line(event))?;
+    }
+    Ok(())
 }
 
 /// Stops `for_each_event` once it is past the events a replay needs.
@@ -163,16 +163,7 @@ fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> an
                     return Err(not_yet(&what).into());
                 }
                 writeln!(ctx.out, "{}\n", as_of(at, last))?;
-                writeln!(ctx.out, "process      {}", found.process_id)?;
-                writeln!(
-                    ctx.out,
-                    "sales order  (none yet: no event of this process had reached the saga)"
-                )?;
-                write!(ctx.out, "\nevents:\n{}", render::events_header())?;
-                for event in &process_events {
-                    write!(ctx.out, "{}", render::event_line(event))?;
-                }
-                return Ok(());
+                return print_no_order(ctx, found.process_id, "had", &process_events);
             };
             if ctx.json {
                 return ctx.json_pretty(order);

@@ -1,16 +1,12 @@
 //! `pi7 submit`: a customer's order enters the system as `salesorder/request`.
 
 use std::io::Read;
-use uuid::Uuid;
 
-use super::list::process_of;
 use super::Context;
-use crate::dispatch::Handlers;
+use crate::app::{self, Access};
 use crate::domain::order::parse_orders;
 use crate::error::{BadOrder, InputError};
-use crate::operations;
 use crate::render;
-use crate::store::{OpenMode, Store};
 
 /// Submit one order or many: assigns each a processId, publishes
 /// `salesorder/request` and delivers it
@@ -32,15 +28,14 @@ pub struct Args {
     pub process: Option<String>,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let (source_name, text) = read_input(&args.file)?;
     let orders = parse_orders(&text).map_err(|error| BadOrder {
         source_name: source_name.clone(),
         error,
     })?;
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let now = ctx.now;
-    let processes: Vec<Uuid> = match &args.process {
+    let mut app = ctx.app(Access::Write)?;
+    let submitted = match &args.process {
         Some(id) => {
             let [order] = orders.as_slice() else {
                 return Err(InputError(format!(
@@ -49,41 +44,23 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
                 ))
                 .into());
             };
-            let process_id = process_of(&store, id)?;
-            let acted = store.transaction(&mut |tx| {
-                operations::amend(tx, process_id, order, Uuid::new_v4(), now, &Handlers::REAL)
-            })?;
-            ctx.log(&acted.log)?;
-            vec![process_id]
+            let amended = app.amend(id, order);
+            ctx.diagnose(&mut app)?;
+            vec![amended?]
         }
         None => {
-            let processes: Vec<Uuid> = orders.iter().map(|_| Uuid::new_v4()).collect();
-            let log = store.transaction(&mut |tx| {
-                let mut log = Vec::new();
-                for (order, process_id) in orders.iter().zip(&processes) {
-                    let acted = operations::submit(tx, order, *process_id, Uuid::new_v4(), now)?;
-                    log.extend(acted.log);
-                }
-                Ok(log)
-            })?;
-            ctx.log(&log)?;
-            processes
+            let submitted = app.submit(&orders);
+            ctx.diagnose(&mut app)?;
+            submitted?
         }
     };
-    ctx.settle(&mut store)?;
-    for process_id in processes {
-        let order = store.sales_order_by_process(process_id)?;
-        let reservations = store.reservations_of(process_id)?;
+    for one in submitted {
         if ctx.json {
-            ctx.json_line(&serde_json::json!({
-                "processId": process_id,
-                "salesorder": order,
-                "reservations": reservations,
-            }))?;
+            ctx.json_line(&one)?;
             continue;
         }
-        let mut text = format!("process      {process_id}\n");
-        match &order {
+        let mut text = format!("process      {}\n", one.process_id);
+        match &one.salesorder {
             Some(o) => {
                 text += &format!(
                     "sales order  {}  {}  {}\n",
@@ -94,12 +71,13 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             }
             None => text += "sales order  (not made yet: the request is held)\n",
         }
-        let width = reservations
+        let width = one
+            .reservations
             .iter()
             .map(|r| render::clip(&r.object.reserved, 16).chars().count())
             .max()
             .unwrap_or(0);
-        for r in &reservations {
+        for r in &one.reservations {
             text += &format!(
                 "reservation  {}  {:<width$}  {}\n",
                 r.id,

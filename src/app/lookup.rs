@@ -70,3 +70,13 @@ fn describe(kinds: &[DocumentKind]) -> String {
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
 }
+
+/// The process that an ID of any kind belongs to.
+pub fn process_of(store: &SqliteStore, text: &str) -> anyhow::Result<uuid::Uuid> {
+    let kinds = [
+        DocumentKind::Process,
+        DocumentKind::SalesOrder,
+        DocumentKind::Reservation,
+    ];
+    Ok(resolve(store, text, &kinds)?.process_id)
+}

@@ -1,0 +1,177 @@
+//! The use cases of pi7, the one door every face goes through: the command
+//! line (`crate::commands`) and the web server (`crate::http`) parse what
+//! they were given, call a function here, and render what it returns. No
+//! face touches a store type or the dispatcher; no function here prints.
+//!
+//! Each use case runs over an [`App`]: one open database, the clock, and
+//! the diagnostics (workflow log, notes) it collected for the face to show.
+//! Results are plain `Serialize` types; failures are one [`Error`] whose
+//! [`Kind`] each face maps to an exit code or an HTTP status.
+
+mod error;
+pub mod lookup;
+mod read;
+mod write;
+
+pub use error::{Error, Kind, Result};
+pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
+pub use write::{Decided, Decision, Submitted};
+
+use std::path::{Path, PathBuf};
+
+use crate::dispatch::{self as dispatcher, Handled, Plan, Report};
+use crate::store::{DeliveryStatus as StoreDeliveryStatus, OpenMode, SqliteStore, StoreError};
+
+/// Whether a face means to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// How a face wants use cases to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The current time in unix seconds; `None` reads the clock each time.
+    pub now: Option<i64>,
+    /// Append events but deliver nothing (`pi7 dispatch` delivers later).
+    pub hold: bool,
+    /// Keep the workflow log of every delivery (`-v`), not only failures.
+    pub log: bool,
+}
+
+/// Something a use case has to say beside its result, in the order it
+/// happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Diagnostic {
+    /// A line of the workflow log, in the original's words (`-v`).
+    Log(String),
+    /// A note for the user: "already confirmed; nothing changed".
+    Note(String),
+}
+
+/// One open database and how to use it.
+pub struct App {
+    store: SqliteStore,
+    options: Options,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The database file a face names, or the platform default.
+pub fn db_path(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.to_path_buf());
+    }
+    directories::ProjectDirs::from("", "", "pi7")
+        .map(|dirs| dirs.data_dir().join("pi7.db"))
+        .ok_or_else(|| {
+            StoreError::CannotOpen {
+                path: "pi7.db".into(),
+                detail: "no home directory to keep it in; pass --db PATH or set PI7_DB".into(),
+            }
+            .into()
+        })
+}
+
+impl App {
+    /// Opens the database at `path`; writing creates it when missing.
+    pub fn open(path: &Path, access: Access, options: Options) -> Result<App> {
+        let mode = match access {
+            Access::Read => OpenMode::ReadOnly,
+            Access::Write => OpenMode::ReadWrite,
+        };
+        Ok(App {
+            store: SqliteStore::open(path, mode)?,
+            options,
+            diagnostics: Vec::new(),
+        })
+    }
+
+    /// The current time: the fixed one the face gave, or the clock.
+    pub fn now(&self) -> i64 {
+        self.options.now.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        })
+    }
+
+    /// What the use cases run so far had to say, oldest first; taking them
+    /// leaves none behind.
+    pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        std::mem::take(&mut self.diagnostics)
+    }
+
+    fn log(&mut self, lines: Vec<String>) {
+        if self.options.log {
+            self.diagnostics
+                .extend(lines.into_iter().map(Diagnostic::Log));
+        }
+    }
+
+    fn note(&mut self, message: String) {
+        self.diagnostics.push(Diagnostic::Note(message));
+    }
+
+    /// Delivers everything pending, as every writing use case does before it
+    /// returns, unless the options hold deliveries back.
+    fn settle(&mut self) -> Result<()> {
+        settle(&mut self.store, &self.options, &mut self.diagnostics)
+    }
+}
+
+/// Delivers everything pending on `store` (or, when `options` hold, says
+/// how much waits), adding to `diagnostics` what the delivery had to say.
+/// The command line's own commands that are not use cases yet (`redeliver`,
+/// `import`) settle through this too.
+pub(crate) fn settle(
+    store: &mut SqliteStore,
+    options: &Options,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<()> {
+    if options.hold {
+        let pending = store
+            .deliveries(StoreDeliveryStatus::Pending, &Default::default())?
+            .len();
+        diagnostics.push(Diagnostic::Note(format!(
+            "held: {pending} deliveries pending; `pi7 dispatch` delivers them"
+        )));
+        return Ok(());
+    }
+    // Only what will be shown is kept: a drain of a million deliveries must
+    // not hold a million reports.
+    let mut reports = Vec::new();
+    dispatcher::dispatch(store, &Plan::drain(), &mut |r| {
+        if options.log || matches!(r.result, Handled::Failed { .. }) {
+            reports.push(r.clone());
+        }
+    })?;
+    diagnostics.extend(failure_notes(&reports).into_iter().map(Diagnostic::Note));
+    if options.log {
+        for report in reports {
+            diagnostics.extend(report.log.into_iter().map(Diagnostic::Log));
+        }
+    }
+    Ok(())
+}
+
+/// One note for each delivery whose handler failed.
+pub(crate) fn failure_notes(reports: &[Report]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for report in reports {
+        if let Handled::Failed { error, parked } = &report.result {
+            let d = &report.delivery;
+            let what = if *parked {
+                "parked it; `pi7 pending --failed` lists it"
+            } else {
+                "will retry"
+            };
+            notes.push(format!(
+                "delivering event {} to {} failed ({what}): {error}",
+                d.seq, d.component
+            ));
+        }
+    }
+    notes
+}

@@ -1,0 +1,219 @@
+//! The use cases that write: submit (and amend), confirm, reject, cancel,
+//! expire. Each looks up what it is given before it writes anything, writes
+//! in one transaction, delivers what that published, and returns the
+//! documents as they are afterwards.
+
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+use super::lookup::resolve;
+use super::{App, Result};
+use crate::dispatch::Handlers;
+use crate::domain::order::OrderRequest;
+use crate::domain::{ReservationDoc, ReservationStatus, SalesOrderDoc};
+use crate::error::InputError;
+use crate::operations;
+use crate::store::{DocumentKind, Store, StoreError};
+
+/// One submitted (or amended) order as it stands after delivery.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Submitted {
+    #[serde(rename = "processId")]
+    pub process_id: Uuid,
+    /// `null` while the request is held undelivered.
+    #[schema(value_type = Option<Object>)]
+    pub salesorder: Option<SalesOrderDoc>,
+    #[schema(value_type = Vec<Object>)]
+    pub reservations: Vec<ReservationDoc>,
+}
+
+/// What a person decides about a reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Confirm,
+    Reject { reason: String },
+}
+
+impl Decision {
+    pub fn past_tense(&self) -> &'static str {
+        match self {
+            Decision::Confirm => "confirmed",
+            Decision::Reject { .. } => "rejected",
+        }
+    }
+}
+
+/// Reservations after a decision, and the orders they belong to.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Decided {
+    /// Each reservation decided about, once, in the order first named.
+    #[schema(value_type = Vec<Object>)]
+    pub reservations: Vec<ReservationDoc>,
+    /// The ids of those the decision did not change (already decided).
+    pub unchanged: Vec<Uuid>,
+    /// The sales orders of their processes, in process-id order.
+    #[schema(value_type = Vec<Object>)]
+    pub orders: Vec<SalesOrderDoc>,
+}
+
+impl App {
+    /// Submits orders, each under a new processId, all in one transaction.
+    pub fn submit(&mut self, orders: &[OrderRequest]) -> Result<Vec<Submitted>> {
+        let now = self.now();
+        let processes: Vec<Uuid> = orders.iter().map(|_| Uuid::new_v4()).collect();
+        let log = self.store.transaction(&mut |tx| {
+            let mut log = Vec::new();
+            for (order, process_id) in orders.iter().zip(&processes) {
+                let acted = operations::submit(tx, order, *process_id, Uuid::new_v4(), now)?;
+                log.extend(acted.log);
+            }
+            Ok(log)
+        })?;
+        self.log(log);
+        self.settle()?;
+        processes.into_iter().map(|p| self.submitted(p)).collect()
+    }
+
+    /// Amends the pending order of the process `process` names (any of its
+    /// ids, or a unique prefix): its lines become `order`'s.
+    pub fn amend(&mut self, process: &str, order: &OrderRequest) -> Result<Submitted> {
+        let process_id = self.process_of(process)?;
+        let now = self.now();
+        let acted = self.store.transaction(&mut |tx| {
+            operations::amend(tx, process_id, order, Uuid::new_v4(), now, &Handlers::REAL)
+        })?;
+        self.log(acted.log);
+        self.settle()?;
+        self.submitted(process_id)
+    }
+
+    fn submitted(&self, process_id: Uuid) -> Result<Submitted> {
+        Ok(Submitted {
+            process_id,
+            salesorder: self.store.sales_order_by_process(process_id)?,
+            reservations: self.store.reservations_of(process_id)?,
+        })
+    }
+
+    /// Confirms or rejects the reservations `texts` name (ids or unique
+    /// prefixes), every one looked up before anything is written.
+    pub fn decide(&mut self, texts: &[String], decision: &Decision) -> Result<Decided> {
+        if texts.is_empty() {
+            return Err(InputError("no reservation IDs given".into()).into());
+        }
+        let ids = self.resolve_reservations(texts)?;
+        self.decide_ids(&ids, decision)
+    }
+
+    /// The reservations `texts` name, each once, in the order first named.
+    fn resolve_reservations(&self, texts: &[String]) -> Result<Vec<Uuid>> {
+        let mut ids = texts
+            .iter()
+            .map(|text| Ok(resolve(&self.store, text, &[DocumentKind::Reservation])?.id))
+            .collect::<Result<Vec<Uuid>>>()?;
+        // The same reservation named twice (by its id and a prefix, say) is
+        // decided once; otherwise its second naming would find it decided
+        // and report that nothing changed.
+        let mut seen = BTreeSet::new();
+        ids.retain(|id| seen.insert(*id));
+        Ok(ids)
+    }
+
+    fn decide_ids(&mut self, ids: &[Uuid], decision: &Decision) -> Result<Decided> {
+        let now = self.now();
+        let (log, unchanged) = self.store.transaction(&mut |tx| {
+            let mut log = Vec::new();
+            let mut unchanged = Vec::new();
+            for id in ids {
+                let acted = match decision {
+                    Decision::Confirm => operations::confirm(tx, *id, Uuid::new_v4(), now)?,
+                    Decision::Reject { reason } => {
+                        operations::reject(tx, *id, reason, Uuid::new_v4(), now)?
+                    }
+                };
+                log.extend(acted.log);
+                if !acted.changed {
+                    unchanged.push(*id);
+                }
+            }
+            Ok((log, unchanged))
+        })?;
+        self.log(log);
+        for id in &unchanged {
+            if let Some(doc) = self.store.reservation_by_id(*id)? {
+                self.note(format!(
+                    "reservation {id} is already {}; nothing changed",
+                    doc.object.status
+                ));
+            }
+        }
+        self.settle()?;
+        let mut reservations = Vec::with_capacity(ids.len());
+        let mut processes = BTreeSet::new();
+        for id in ids {
+            let doc = self
+                .store
+                .reservation_by_id(*id)?
+                .ok_or_else(|| StoreError::Corrupt(format!("reservation {id} vanished")))?;
+            processes.insert(doc.process_id);
+            reservations.push(doc);
+        }
+        let mut orders = Vec::new();
+        for process_id in processes {
+            orders.extend(self.store.sales_order_by_process(process_id)?);
+        }
+        Ok(Decided {
+            reservations,
+            unchanged,
+            orders,
+        })
+    }
+
+    /// The customer withdraws the order of the process `id` names; returns
+    /// the order as it is afterwards.
+    pub fn cancel(&mut self, id: &str, reason: &str) -> Result<Option<SalesOrderDoc>> {
+        let process_id = self.process_of(id)?;
+        let now = self.now();
+        let acted = self
+            .store
+            .transaction(&mut |tx| operations::withdraw(tx, process_id, reason, now))?;
+        self.log(acted.log);
+        if !acted.changed {
+            self.note(format!(
+                "the order of process {process_id} is already cancelled; nothing changed"
+            ));
+        }
+        self.settle()?;
+        Ok(self.store.sales_order_by_process(process_id)?)
+    }
+
+    /// Rejects, with reason "expired", every unconfirmed reservation made
+    /// more than `older_than` seconds ago.
+    pub fn expire(&mut self, older_than: std::time::Duration) -> Result<Decided> {
+        let deadline = i64::try_from(older_than.as_secs())
+            .ok()
+            .and_then(|age| self.now().checked_sub(age))
+            .ok_or_else(|| InputError(format!("{older_than:?} is too long a duration")))?;
+        let unconfirmed = ReservationStatus::Unconfirmed.as_str();
+        let expired: Vec<_> = self
+            .store
+            .list_reservations(Some(unconfirmed), None, None)?
+            .into_iter()
+            .filter(|r| r.object.history.first().is_some_and(|h| h.time < deadline))
+            .map(|r| r.id)
+            .collect();
+        if expired.is_empty() {
+            self.note("no unconfirmed reservation is that old".into());
+            self.settle()?;
+            return Ok(Decided {
+                reservations: Vec::new(),
+                unchanged: Vec::new(),
+                orders: Vec::new(),
+            });
+        }
+        let reason = Decision::Reject {
+            reason: "expired".to_string(),
+        };
+        self.decide_ids(&expired, &reason)
+    }
+}
