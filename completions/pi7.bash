@@ -61,6 +61,9 @@ _pi7() {
             pi7,reject)
                 cmd="pi7__subcmd__reject"
                 ;;
+            pi7,serve)
+                cmd="pi7__subcmd__serve"
+                ;;
             pi7,show)
                 cmd="pi7__subcmd__show"
                 ;;
@@ -115,6 +118,9 @@ _pi7() {
             pi7__subcmd__help,reject)
                 cmd="pi7__subcmd__help__subcmd__reject"
                 ;;
+            pi7__subcmd__help,serve)
+                cmd="pi7__subcmd__help__subcmd__serve"
+                ;;
             pi7__subcmd__help,show)
                 cmd="pi7__subcmd__help__subcmd__show"
                 ;;
@@ -131,7 +137,7 @@ _pi7() {
 
     case "${cmd}" in
         pi7)
-            opts="-v -h -V --db --json --verbose --hold --now --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import completions help"
+            opts="-v -h -V --db --json --verbose --hold --now --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,7 +395,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__help)
-            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import completions help"
+            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,6 +618,20 @@ _pi7() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pi7__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pi7__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -796,6 +816,36 @@ _pi7() {
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pi7__subcmd__serve)
+            opts="-v -h --addr --token --db --json --verbose --hold --now --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -6,8 +6,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 use crate::commands::{
-    cancel, check, completions, confirm, dispatch, events, expire, list, pending, redeliver, show,
-    submit, verify,
+    cancel, check, completions, confirm, dispatch, events, expire, list, pending, redeliver, serve,
+    show, submit, verify,
 };
 
 /// pi7: sales orders, reservations and a saga that confirms an order once
@@ -78,5 +78,6 @@ pub enum Command {
     Rebuild(crate::commands::rebuild::Args),
     Export(crate::commands::export::Args),
     Import(crate::commands::import::Args),
+    Serve(serve::Args),
     Completions(completions::Args),
 }

@@ -15,6 +15,7 @@ pub mod crash;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod operations;
 pub mod render;
 pub mod replay;

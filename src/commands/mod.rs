@@ -16,6 +16,7 @@ pub mod pending;
 pub mod progress;
 pub mod rebuild;
 pub mod redeliver;
+pub mod serve;
 pub mod show;
 pub mod submit;
 pub mod verify;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
         Command::Export(args) => Ok(export::run(&mut ctx, args)?),
         Command::Import(args) => Ok(import::run(&mut ctx, args)?),
+        Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
     }
 }
@@ -63,6 +65,8 @@ pub struct Context<'a> {
     pub hold: bool,
     /// Unix seconds: `PI7_NOW`, or the clock.
     pub now: i64,
+    /// `PI7_NOW` when set: a server reads the clock for each request otherwise.
+    pub fixed_now: Option<i64>,
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
 }
@@ -81,6 +85,7 @@ impl<'a> Context<'a> {
             verbose: global.verbose,
             hold: global.hold,
             now,
+            fixed_now: global.now,
             out,
             err,
         }
