@@ -11,10 +11,12 @@
 mod error;
 pub mod lookup;
 mod read;
+mod view;
 mod write;
 
 pub use error::{Error, Kind, Result};
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
+pub use view::{ProcessView, TimelineStep};
 pub use write::{Decided, Decision, Submitted};
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,10 @@ use super::body::JsonBody;
 use super::error::ErrorBody;
 use super::rest::orders_of;
 use super::{ApiError, AppState};
-use crate::app::{Decided, Decision, EventFilter, ListFilter, Process, Shown, Submitted};
+use crate::app::{
+    Decided, Decision, EventFilter, ListFilter, Process, ProcessView, Shown, Submitted,
+    TimelineStep,
+};
 use crate::domain::{Component, Envelope, ReservationDoc, SalesOrderDoc, Topic};
 
 pub fn routes() -> Router<AppState> {
@@ -54,7 +57,17 @@ pub fn routes() -> Router<AppState> {
         super::live::stream
     ),
     components(schemas(
-        ErrorBody, Submitted, Decided, Shown, Process, Ids, Reject, Cancel, Expire
+        ErrorBody,
+        Submitted,
+        Decided,
+        Shown,
+        Process,
+        ProcessView,
+        TimelineStep,
+        Ids,
+        Reject,
+        Cancel,
+        Expire
     ))
 )]
 struct Doc;
@@ -188,19 +201,16 @@ async fn show(
     Ok(Json(shared.read(move |app| app.show(&id)).await?))
 }
 
-/// The process that any id (or unique prefix) belongs to.
+/// The process that any id (or unique prefix) belongs to: its documents,
+/// its events and its saga's timeline.
 #[utoipa::path(get, path = "/api/v1/processes/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = Process), (status = 404, body = ErrorBody),
+    responses((status = 200, body = ProcessView), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody)))]
 async fn process(
     State(shared): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Process>, ApiError> {
-    Ok(Json(
-        shared
-            .read(move |app| app.process(app.process_of(&id)?))
-            .await?,
-    ))
+) -> Result<Json<ProcessView>, ApiError> {
+    Ok(Json(shared.read(move |app| app.process_view(&id)).await?))
 }
 
 /// Amends a pending order, as `pi7 submit --process ID` does.

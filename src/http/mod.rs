@@ -12,9 +12,11 @@
 mod api;
 mod body;
 mod error;
+pub mod html;
 mod live;
 mod pages;
 mod rest;
+pub mod svg;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
