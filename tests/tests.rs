@@ -30,6 +30,10 @@ mod list;
 mod ordering;
 #[path = "it/reliability.rs"]
 mod reliability;
+#[path = "it/serve.rs"]
+mod serve;
+#[path = "it/server.rs"]
+mod server;
 #[path = "it/storage.rs"]
 mod storage;
 #[path = "it/story.rs"]

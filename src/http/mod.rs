@@ -239,6 +239,7 @@ fn router(shared: AppState) -> Router {
         .merge(rest::routes())
         .merge(api::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             Arc::clone(&shared),
             guard_writes,
@@ -252,6 +253,14 @@ async fn not_found() -> ApiError {
         axum::http::StatusCode::NOT_FOUND,
         Kind::NotFound.as_str(),
         "no such page or endpoint",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::http(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        Kind::Usage.as_str(),
+        "this endpoint does not take that method",
     )
 }
 

@@ -24,7 +24,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/web/salesorder/request", post(request))
         .route("/api/store/salesorder", get(salesorders))
         .route("/api/store/reservation/{status}", get(reservations))
-        .route("/api/store/reservation/confirmed", post(confirmed))
+        // A path of its own for POST, so GET must be named here too.
+        .route(
+            "/api/store/reservation/confirmed",
+            get(|state| reservations(state, Path("confirmed".to_string()))).post(confirmed),
+        )
 }
 
 /// The orders a body holds: a JSON object (or array, or JSON Lines), or a
