@@ -115,9 +115,31 @@ fn kind_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<Kind> {
 pub struct Error {
     pub kind: Kind,
     source: anyhow::Error,
+    /// The processes a failed submit had already recorded: their requests
+    /// are in the log, waiting to be delivered. Submitting them again would
+    /// make a second order, so the faces show them.
+    pub recorded: Vec<uuid::Uuid>,
 }
 
 impl Error {
+    /// This error, after `processes` were recorded: says so, and what
+    /// finishes their work.
+    pub fn recorded(self, processes: Vec<uuid::Uuid>) -> Self {
+        let count = processes.len();
+        let orders = if count == 1 {
+            "order was"
+        } else {
+            "orders were"
+        };
+        Error {
+            kind: self.kind,
+            source: self.source.context(format!(
+                "{count} {orders} recorded before it failed (processIds on stdout) and wait to be delivered: `pi7 dispatch` delivers them; do not submit them again"
+            )),
+            recorded: processes,
+        }
+    }
+
     /// The one-line message the command line prints after `pi7: error: `.
     pub fn message(&self) -> String {
         format!("{:#}", self.source)
@@ -139,6 +161,7 @@ impl Error {
         Error {
             kind,
             source: anyhow::anyhow!(message.into()),
+            recorded: Vec::new(),
         }
     }
 }
@@ -159,6 +182,7 @@ impl<E: Into<anyhow::Error>> From<E> for Error {
         Error {
             kind: Kind::of(&source),
             source,
+            recorded: Vec::new(),
         }
     }
 }

@@ -70,8 +70,12 @@ impl App {
             Ok(log)
         })?;
         self.log(log);
-        self.settle()?;
-        processes.into_iter().map(|p| self.submitted(p)).collect()
+        // The requests are committed: from here on, a failure must say
+        // which processes it recorded, or a retry would submit them twice.
+        let finished = self
+            .settle()
+            .and_then(|()| processes.iter().map(|p| self.submitted(*p)).collect());
+        finished.map_err(|e| e.recorded(processes))
     }
 
     /// Amends the pending order of the process `process` names (any of its

@@ -51,7 +51,22 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         None => {
             let submitted = app.submit(&orders);
             ctx.diagnose(&mut app)?;
-            submitted?
+            match submitted {
+                Ok(submitted) => submitted,
+                Err(e) => {
+                    for process_id in &e.recorded {
+                        if ctx.json {
+                            ctx.json_line(&serde_json::json!({ "processId": process_id }))?;
+                        } else {
+                            writeln!(
+                                ctx.out,
+                                "process      {process_id}  (recorded, not delivered)"
+                            )?;
+                        }
+                    }
+                    return Err(e);
+                }
+            }
         }
     };
     for one in submitted {

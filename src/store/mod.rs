@@ -185,4 +185,6 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
+    Injected(usize),
 }

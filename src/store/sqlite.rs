@@ -739,10 +739,32 @@ impl<'a> SqliteTx<'a> {
             command: None,
         }
     }
+
+    /// Counts a write, and fails the one `PI7_FAIL_AT_WRITE` names (the
+    /// Nth of this process), as a full disk would: the fault-injection
+    /// tests run a command failing at each of its writes in turn.
+    fn write(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::OnceLock;
+        static FAIL_AT: OnceLock<Option<usize>> = OnceLock::new();
+        static WRITES: AtomicUsize = AtomicUsize::new(0);
+        let Some(fail_at) = *FAIL_AT.get_or_init(|| {
+            std::env::var("PI7_FAIL_AT_WRITE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        }) else {
+            return Ok(());
+        };
+        if WRITES.fetch_add(1, Ordering::Relaxed) + 1 == fail_at {
+            return Err(StoreError::Injected(fail_at));
+        }
+        Ok(())
+    }
 }
 
 impl Tx for SqliteTx<'_> {
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
+        self.write()?;
         let command = match (event.causation_id, self.command) {
             (Some(_), _) => None,
             (None, Some(first)) => Some(first),
@@ -810,6 +832,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
+        self.write()?;
         self.conn
             .prepare_cached("INSERT INTO deliveries (seq, component) VALUES (?1, ?2)")?
             .execute(params![seq as i64, component.as_str()])?;
@@ -853,6 +876,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn finish_delivery(&mut self, delivery: &Delivery, result: Finished) -> Result<(), StoreError> {
+        self.write()?;
         let (status, error, position) = match result {
             Finished::Done { position } => (DeliveryStatus::Done, None, Some(position as i64)),
             Finished::Failed { error, park: true } => (DeliveryStatus::Failed, Some(error), None),
@@ -924,6 +948,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn save_sales_order(&mut self, doc: &SalesOrderDoc) -> Result<(), StoreError> {
+        self.write()?;
         self.conn
             .prepare_cached(
                 "INSERT INTO salesorders (id, process_id, customer, status, document)
@@ -943,6 +968,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
+        self.write()?;
         self.conn
             .prepare_cached(
                 "INSERT INTO reservations (id, process_id, status, document)

@@ -357,3 +357,62 @@ fn killing_pi7_at_any_moment_loses_nothing_and_the_next_command_finishes_the_wor
     // whether its kill landed or the command had finished.
     eprintln!("{killed} of 50 runs were killed mid-way");
 }
+
+#[test]
+fn a_submit_that_fails_at_any_write_leaves_nothing_or_says_what_it_recorded() {
+    // Fails each write of `pi7 submit` in turn (PI7_FAIL_AT_WRITE), with
+    // other held work for it to deliver, until one run has no write left
+    // to fail. After each failure, either the database is as it was and
+    // nothing was printed, or the processIds it recorded were printed and
+    // `pi7 dispatch` finishes them: a retry can never make a second order.
+    let mut outcomes = std::collections::BTreeSet::new();
+    for n in 1.. {
+        assert!(n < 200, "submit never ran out of writes to fail");
+        let env = TestEnv::new();
+        env.ok(&["--hold", "submit", &example("order-3.json")]);
+        let before = env.snapshot();
+        let run = env.exec(
+            env.cmd()
+                .env("PI7_FAIL_AT_WRITE", n.to_string())
+                .args(["submit", &example("order.json")]),
+        );
+        if run.code == 0 {
+            assert!(run.stdout.starts_with("process "), "{}", run.stdout);
+            break;
+        }
+        assert_eq!(run.code, 4, "write {n}: {}", run.stderr);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("pi7: error: ") && last.contains(&format!("write {n} failed")),
+            "write {n}: {}",
+            run.stderr
+        );
+        let recorded: Vec<String> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("process      "))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        if recorded.is_empty() {
+            assert_eq!(run.stdout, "");
+            assert_eq!(env.snapshot(), before, "write {n} left a ghost");
+            outcomes.insert("nothing recorded");
+            continue;
+        }
+        outcomes.insert("recorded and said so");
+        assert_eq!(recorded.len(), 1, "{}", run.stdout);
+        assert!(
+            last.contains("1 order was recorded before it failed")
+                && last.contains("do not submit them again"),
+            "{last}"
+        );
+        env.ok(&["dispatch"]);
+        let orders = env.json(&["list", "--customer", "christophe"]);
+        let orders = orders.as_array().unwrap();
+        assert_eq!(orders.len(), 1, "write {n}");
+        assert_eq!(orders[0]["processId"], recorded[0].as_str());
+        verify_ok(&env);
+    }
+    // Both kinds of failure happened: before the commit and after it.
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+}
