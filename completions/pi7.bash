@@ -46,6 +46,9 @@ _pi7() {
             pi7,import)
                 cmd="pi7__subcmd__import"
                 ;;
+            pi7,info)
+                cmd="pi7__subcmd__info"
+                ;;
             pi7,list)
                 cmd="pi7__subcmd__list"
                 ;;
@@ -103,6 +106,9 @@ _pi7() {
             pi7__subcmd__help,import)
                 cmd="pi7__subcmd__help__subcmd__import"
                 ;;
+            pi7__subcmd__help,info)
+                cmd="pi7__subcmd__help__subcmd__info"
+                ;;
             pi7__subcmd__help,list)
                 cmd="pi7__subcmd__help__subcmd__list"
                 ;;
@@ -137,17 +143,13 @@ _pi7() {
 
     case "${cmd}" in
         pi7)
-            opts="-v -h -V --db --json --verbose --hold --now --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions help"
+            opts="-v -h -V --db --json --verbose --hold --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -159,7 +161,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__cancel)
-            opts="-v -h --reason --db --json --verbose --hold --now --help"
+            opts="-v -h --reason --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,10 +175,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -185,7 +183,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__check)
-            opts="-v -h --duplicates --crashes --reject --cancel --amend --db --json --verbose --hold --now --help"
+            opts="-v -h --duplicates --crashes --reject --cancel --amend --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,10 +201,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -215,17 +209,13 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__completions)
-            opts="-v -h --db --json --verbose --hold --now --help bash elvish fish powershell zsh"
+            opts="-v -h --db --json --verbose --hold --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -237,17 +227,13 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__confirm)
-            opts="-v -h --db --json --verbose --hold --now --help"
+            opts="-v -h --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -259,7 +245,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__dispatch)
-            opts="-v -h --order --seed --to --process --limit --db --json --verbose --hold --now --help"
+            opts="-v -h --order --seed --to --process --limit --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,10 +275,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -301,7 +283,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__events)
-            opts="-f -v -h --process --topic --since --follow --db --json --verbose --hold --now --help"
+            opts="-f -v -h --process --topic --since --follow --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,10 +305,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -335,7 +313,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__expire)
-            opts="-v -h --older-than --db --json --verbose --hold --now --help"
+            opts="-v -h --older-than --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,10 +327,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -361,7 +335,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__export)
-            opts="-o -v -h --process --output --db --json --verbose --hold --now --help"
+            opts="-o -v -h --process --output --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,10 +357,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -395,7 +365,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__help)
-            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions help"
+            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -548,6 +518,20 @@ _pi7() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pi7__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pi7__subcmd__help__subcmd__list)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -675,7 +659,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__import)
-            opts="-v -h --db --json --verbose --hold --now --help"
+            opts="-v -h --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,7 +669,21 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pi7__subcmd__info)
+            opts="-v -h --db --json --verbose --hold --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -697,14 +695,14 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__list)
-            opts="-v -h --status --process --customer --db --json --verbose --hold --now --help orders reservations"
+            opts="-v -h --status --process --customer --db --json --verbose --hold --help orders reservations"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --status)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "pending confirmed cancelled unconfirmed rejected released" -- "${cur}"))
                     return 0
                     ;;
                 --process)
@@ -719,10 +717,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -731,7 +725,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__pending)
-            opts="-v -h --failed --to --process --db --json --verbose --hold --now --help"
+            opts="-v -h --failed --to --process --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -749,10 +743,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -761,17 +751,13 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__rebuild)
-            opts="-v -h --db --json --verbose --hold --now --help"
+            opts="-v -h --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -783,7 +769,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__redeliver)
-            opts="-v -h --to --db --json --verbose --hold --now --help"
+            opts="-v -h --to --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -797,10 +783,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -809,7 +791,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__reject)
-            opts="-v -h --reason --db --json --verbose --hold --now --help"
+            opts="-v -h --reason --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -823,10 +805,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -835,7 +813,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__serve)
-            opts="-v -h --addr --token --db --json --verbose --hold --now --help"
+            opts="-v -h --addr --token --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -853,10 +831,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -865,7 +839,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__show)
-            opts="-v -h --at --db --json --verbose --hold --now --help"
+            opts="-v -h --at --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -879,10 +853,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -891,7 +861,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__submit)
-            opts="-v -h --process --db --json --verbose --hold --now --help"
+            opts="-v -h --process --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -905,10 +875,6 @@ _pi7() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --now)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -917,17 +883,13 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__verify)
-            opts="-v -h --db --json --verbose --hold --now --help"
+            opts="-v -h --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --now)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The story of SPEC.md, run against a throwaway database:
+# The story of the README's walkthrough, run against a throwaway database:
 #
 #   submit examples/order.json, list the unconfirmed reservations, confirm
 #   one, confirm the other, show the order, list the events.

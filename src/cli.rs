@@ -45,19 +45,18 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "PI7_HOLD",
-        value_parser = clap::builder::FalseyValueParser::new()
+        value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub hold: bool,
 
-    /// The current time, in unix seconds, for reproducible runs
-    #[arg(
-        long,
-        global = true,
-        env = "PI7_NOW",
-        value_name = "UNIX_SECONDS",
-        hide = true
-    )]
-    pub now: Option<i64>,
+    /// Whether `--db` was typed (not taken from `PI7_DB`), for `pi7 info`.
+    #[arg(skip)]
+    pub db_typed: bool,
+
+    /// Whether `--hold` was typed (not taken from `PI7_HOLD`): typed on a
+    /// command that delivers nothing, it is refused.
+    #[arg(skip)]
+    pub hold_typed: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,4 +79,57 @@ pub enum Command {
     Import(crate::commands::import::Args),
     Serve(serve::Args),
     Completions(completions::Args),
+    Info(crate::commands::info::Args),
+}
+
+impl Command {
+    /// The name the user typed, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Submit(_) => "submit",
+            Command::List(_) => "list",
+            Command::Confirm(_) => "confirm",
+            Command::Reject(_) => "reject",
+            Command::Cancel(_) => "cancel",
+            Command::Expire(_) => "expire",
+            Command::Show(_) => "show",
+            Command::Events(_) => "events",
+            Command::Pending(_) => "pending",
+            Command::Dispatch(_) => "dispatch",
+            Command::Redeliver(_) => "redeliver",
+            Command::Check(_) => "check",
+            Command::Verify(_) => "verify",
+            Command::Rebuild(_) => "rebuild",
+            Command::Export(_) => "export",
+            Command::Import(_) => "import",
+            Command::Completions(_) => "completions",
+            Command::Info(_) => "info",
+            Command::Serve(_) => "serve",
+        }
+    }
+
+    /// Whether the command delivers what it publishes, which `--hold` stops.
+    pub fn delivers(&self) -> bool {
+        match self {
+            Command::Submit(_)
+            | Command::Confirm(_)
+            | Command::Reject(_)
+            | Command::Cancel(_)
+            | Command::Expire(_)
+            | Command::Redeliver(_)
+            | Command::Import(_)
+            | Command::Serve(_) => true,
+            Command::List(_)
+            | Command::Show(_)
+            | Command::Events(_)
+            | Command::Pending(_)
+            | Command::Dispatch(_)
+            | Command::Check(_)
+            | Command::Verify(_)
+            | Command::Rebuild(_)
+            | Command::Export(_)
+            | Command::Completions(_)
+            | Command::Info(_) => false,
+        }
+    }
 }

@@ -21,13 +21,20 @@ pub mod render;
 pub mod replay;
 pub mod store;
 
-use clap::Parser;
 use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 /// The whole `pi7` binary: parse, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let parsed = <cli::Cli as clap::CommandFactory>::command()
+        .try_get_matches()
+        .and_then(|matches| {
+            let mut cli = <cli::Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+            cli.global.hold_typed = typed(&matches, "hold");
+            cli.global.db_typed = typed(&matches, "db");
+            Ok(cli)
+        });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
@@ -47,30 +54,90 @@ pub fn main() -> ExitCode {
 }
 
 /// Help and version as clap prints them; a usage error as one line, like
-/// every other error, with the values clap would have listed.
+/// every other error, keeping what clap knew: the missing arguments, the
+/// suggestion, the values it would have listed, and which command's help to
+/// read. Bare `pi7` prints the help, as `gh` and `jj` do.
 fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
+    let bare = std::env::args_os().len() == 1;
+    if bare
+        && matches!(
+            e.kind(),
+            ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        )
+    {
+        let help = <cli::Cli as clap::CommandFactory>::command().render_help();
+        let _ = write!(std::io::stdout(), "{help}");
+        return ExitCode::SUCCESS;
+    }
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
         let _ = e.print();
         return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
     }
-    let rendered = e.render().to_string();
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("invalid usage");
-    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
-    if let Some(values) = lines.find(|l| l.starts_with("[possible values:")) {
-        message = format!("{message} {values}");
-    }
     let _ = writeln!(
         std::io::stderr(),
-        "pi7: error: {message} (`pi7 --help` shows the usage)"
+        "pi7: error: {}",
+        one_line_usage_error(&e.render().to_string(), &subcommand_typed())
     );
     ExitCode::from(error::USAGE)
+}
+
+/// The subcommand on the command line, if any: `pi7 list` when clap's
+/// message has no usage line to take it from.
+fn subcommand_typed() -> String {
+    let command = <cli::Cli as clap::CommandFactory>::command();
+    std::env::args()
+        .skip(1)
+        .find(|arg| command.find_subcommand(arg).is_some())
+        .map_or("pi7".to_string(), |name| format!("pi7 {name}"))
+}
+
+/// Folds clap's multi-line rendering of a usage error into one line;
+/// `command` is what to ask for help on when clap's message shows no usage.
+pub fn one_line_usage_error(rendered: &str, command: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim);
+    let first = lines.next().unwrap_or("invalid usage");
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let mut details: Vec<&str> = Vec::new();
+    let mut tips: Vec<&str> = Vec::new();
+    let mut command = command.to_string();
+    for line in lines {
+        if let Some(usage) = line.strip_prefix("Usage: ") {
+            // `Usage: pi7 expire --older-than <DURATION>`: the words before
+            // the first option or placeholder name the (sub)command.
+            command = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['-', '<', '[']))
+                .collect::<Vec<_>>()
+                .join(" ");
+            break;
+        }
+        if let Some(tip) = line.strip_prefix("tip: ") {
+            tips.push(tip);
+        } else if line.starts_with("[possible values:") {
+            message = format!("{message} {line}");
+        } else if !line.is_empty() && !line.starts_with("For more information") {
+            details.push(line);
+        }
+    }
+    if !details.is_empty() {
+        let sep = if message.ends_with(':') { " " } else { ": " };
+        message = format!("{message}{sep}{}", details.join(", "));
+    }
+    for tip in tips {
+        message = format!("{message}; {tip}");
+    }
+    format!("{message} (`{command} --help` shows the usage)")
+}
+
+/// Whether the global option `id` was typed on the command line, before or
+/// after the subcommand (rather than taken from the environment).
+fn typed(matches: &clap::ArgMatches, id: &str) -> bool {
+    use clap::parser::ValueSource;
+    let here = matches.value_source(id) == Some(ValueSource::CommandLine);
+    here || matches
+        .subcommand()
+        .is_some_and(|(_, sub)| sub.value_source(id) == Some(ValueSource::CommandLine))
 }
 
 /// A reader that stopped reading (`pi7 events | head`) is not an error.

@@ -1,17 +1,66 @@
 //! Human output: tables and detail views, as pure functions from documents
 //! to strings. Machine output is serde's; nothing here is used for `--json`.
 
+use std::collections::HashMap;
 use tabled::settings::{Padding, Style};
 use tabled::{Table, Tabled};
 use time::OffsetDateTime;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::domain::{Envelope, OrderLine, ReservationDoc, ReservationStatus, SalesOrderDoc};
 use crate::store::Delivery;
 
-/// Ids in tables: enough to be a unique prefix in practice, and what
-/// `confirm` and `show` accept.
+/// Event ids in tables: 8 characters. No command takes an event's id, so
+/// they need not be unique prefixes; documents' ids go through [`ShortIds`].
 pub fn short(id: &uuid::Uuid) -> String {
-    id.to_string()[..8].to_string()
+    id.to_string()[..ShortIds::MIN].to_string()
+}
+
+/// Document and process ids in tables: the shortest prefix of at least 8
+/// characters that names one thing at the moment, as git and jj shorten
+/// hashes, so that whatever a table shows, `confirm` and `show` accept.
+/// The lengths are learnt from the store before rendering; an id not learnt
+/// gets 8.
+#[derive(Debug, Default, Clone)]
+pub struct ShortIds {
+    lengths: HashMap<uuid::Uuid, usize>,
+}
+
+impl ShortIds {
+    pub const MIN: usize = 8;
+
+    pub fn knows(&self, id: &uuid::Uuid) -> bool {
+        self.lengths.contains_key(id)
+    }
+
+    pub fn learn(&mut self, id: uuid::Uuid, length: usize) {
+        self.lengths.insert(id, length);
+    }
+
+    pub fn short(&self, id: &uuid::Uuid) -> String {
+        let text = id.to_string();
+        let length = self
+            .lengths
+            .get(id)
+            .copied()
+            .unwrap_or(Self::MIN)
+            .clamp(Self::MIN, text.len());
+        text[..length].to_string()
+    }
+}
+
+/// `1 event`, `2 events`, `1 delivery`, `2 deliveries`.
+pub fn count(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("{n} {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
+    }
+}
+
+/// How many columns `text` takes in a terminal (東京 takes four).
+pub fn width(text: &str) -> usize {
+    UnicodeWidthStr::width(text)
 }
 
 /// Text a user typed, safe to print: control characters (which could move
@@ -28,16 +77,66 @@ pub fn clean(text: &str) -> String {
         .collect()
 }
 
-/// [`clean`], and cut to `max` characters with an ellipsis, so that a
-/// table keeps to 80 columns whatever a customer is called.
+/// [`clean`], and cut to `max` terminal columns with an ellipsis, so that a
+/// table keeps to 80 columns whatever a customer is called, in whatever
+/// script (wide characters such as 東京 or emoji take two columns each).
 pub fn clip(text: &str, max: usize) -> String {
     let text = clean(text);
-    if text.chars().count() <= max {
+    if width(&text) <= max {
         return text;
     }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    let mut cut = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        cut.push(c);
+    }
     cut.push('…');
     cut
+}
+
+/// [`clean`], and folded at spaces into lines of at most `max` columns,
+/// the lines after the first indented by `indent` columns: for messages that
+/// must be read whole (a reason, a violation) but kept to 80 columns. A word
+/// wider than a line is cut where the line ends.
+pub fn wrap(text: &str, max: usize, indent: usize) -> String {
+    let text = clean(text);
+    let pad = " ".repeat(indent);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = width(word);
+        if used > 0 && used + 1 + w <= max {
+            line.push(' ');
+            line.push_str(word);
+            used += 1 + w;
+            continue;
+        }
+        if used > 0 {
+            lines.push(std::mem::take(&mut line));
+            line.push_str(&pad);
+            used = indent;
+        } else if !lines.is_empty() {
+            used = indent;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > max && used > indent {
+                lines.push(std::mem::take(&mut line));
+                line.push_str(&pad);
+                used = indent;
+            }
+            line.push(c);
+            used += cw;
+        }
+    }
+    lines.push(line);
+    lines.join("\n")
 }
 
 /// `2026-11-24 06:40:01`, in UTC.
@@ -72,26 +171,34 @@ fn table<T: Tabled>(rows: impl IntoIterator<Item = T>) -> String {
     text
 }
 
-fn confirmed_count(lines: &[OrderLine]) -> usize {
+pub fn confirmed_count(lines: &[OrderLine]) -> usize {
     lines
         .iter()
         .filter(|l| l.status == ReservationStatus::Confirmed)
         .count()
 }
 
-/// One line about an order: `sales order  8b53dc64  christophe  pending (1 of 2 lines confirmed)`.
-pub fn order_summary(order: &SalesOrderDoc) -> String {
+/// `1 of 2 lines confirmed`, `1 of 1 line confirmed`.
+fn lines_confirmed(lines: &[OrderLine]) -> String {
+    let total = lines.len();
+    let noun = if total == 1 { "line" } else { "lines" };
+    format!("{} of {total} {noun} confirmed", confirmed_count(lines))
+}
+
+/// One line about an order: `sales order  8b53dc64  christophe  pending (1 of 2 lines confirmed)`,
+/// and the reason on a line of its own when it has one.
+pub fn order_summary(order: &SalesOrderDoc, ids: &ShortIds) -> String {
     let lines = &order.object.reservations;
     let mut text = format!(
-        "sales order  {}  {}  {} ({} of {} lines confirmed)",
-        short(&order.id),
+        "sales order  {}  {}  {} ({})",
+        ids.short(&order.id),
         clip(order.object.customer.as_deref().unwrap_or("?"), 24),
         order.object.status,
-        confirmed_count(lines),
-        lines.len()
+        lines_confirmed(lines)
     );
     if let Some(reason) = &order.object.reason {
-        text += &format!(": {reason}");
+        text += "\n";
+        text += &wrap(&format!("reason       {reason}"), 80, 13);
     }
     text
 }
@@ -110,10 +217,10 @@ struct OrderRow {
     confirmed: String,
 }
 
-pub fn orders_table(orders: &[SalesOrderDoc]) -> String {
+pub fn orders_table(orders: &[SalesOrderDoc], ids: &ShortIds) -> String {
     table(orders.iter().map(|o| OrderRow {
-        id: short(&o.id),
-        process: short(&o.process_id),
+        id: ids.short(&o.id),
+        process: ids.short(&o.process_id),
         customer: clip(o.object.customer.as_deref().unwrap_or("?"), 24),
         status: o.object.status.to_string(),
         confirmed: format!(
@@ -136,15 +243,15 @@ struct ReservationRow {
     reserved: String,
     #[tabled(rename = "STATUS")]
     status: String,
-    #[tabled(rename = "SINCE")]
+    #[tabled(rename = "SINCE (UTC)")]
     since: String,
 }
 
-pub fn reservations_table(reservations: &[ReservationDoc]) -> String {
+pub fn reservations_table(reservations: &[ReservationDoc], ids: &ShortIds) -> String {
     table(reservations.iter().map(|r| {
         ReservationRow {
-            id: short(&r.id),
-            process: short(&r.process_id),
+            id: ids.short(&r.id),
+            process: ids.short(&r.process_id),
             line: r.object.id,
             reserved: clip(&r.object.reserved, 16),
             status: r.object.status.to_string(),
@@ -181,7 +288,7 @@ fn lines_table(lines: &[OrderLine]) -> String {
 
 #[derive(Tabled)]
 struct HistoryRow {
-    #[tabled(rename = "TIME")]
+    #[tabled(rename = "TIME (UTC)")]
     time: String,
     #[tabled(rename = "RESERVATION")]
     reservation: String,
@@ -191,7 +298,7 @@ struct HistoryRow {
     status: String,
 }
 
-fn history_table(reservations: &[ReservationDoc]) -> String {
+fn history_table(reservations: &[ReservationDoc], ids: &ShortIds) -> String {
     let mut rows: Vec<(i64, usize, HistoryRow)> = Vec::new();
     for (index, r) in reservations.iter().enumerate() {
         for h in &r.object.history {
@@ -200,7 +307,7 @@ fn history_table(reservations: &[ReservationDoc]) -> String {
                 index,
                 HistoryRow {
                     time: time(h.time),
-                    reservation: short(&r.id),
+                    reservation: ids.short(&r.id),
                     reserved: clip(&r.object.reserved, 16),
                     status: h.status.to_string(),
                 },
@@ -217,6 +324,7 @@ pub fn order_detail(
     order: &SalesOrderDoc,
     reservations: &[ReservationDoc],
     events: &[Envelope],
+    ids: &ShortIds,
 ) -> String {
     let o = &order.object;
     let mut text = String::new();
@@ -226,16 +334,18 @@ pub fn order_detail(
         "customer     {}\n",
         o.customer
             .as_deref()
-            .map_or("(not known yet: the request has not arrived)".into(), clean)
+            .map_or("(not known yet: the request has not arrived)".into(), |c| {
+                clip(c, 67)
+            })
     );
     text += &format!(
-        "status       {} ({} of {} lines confirmed)\n",
+        "status       {} ({})\n",
         o.status,
-        confirmed_count(&o.reservations),
-        o.reservations.len()
+        lines_confirmed(&o.reservations)
     );
     if let Some(reason) = &o.reason {
-        text += &format!("reason       {reason}\n");
+        text += &wrap(&format!("reason       {reason}"), 80, 13);
+        text += "\n";
     }
     if !o.reservations.is_empty() {
         text += "\n";
@@ -247,9 +357,9 @@ pub fn order_detail(
     }
     if !reservations.is_empty() {
         text += "\nhistory:\n";
-        text += &history_table(reservations);
+        text += &history_table(reservations, ids);
     }
-    text += &events_section(events);
+    text += &events_section(events, ids);
     text
 }
 
@@ -258,6 +368,7 @@ pub fn reservation_detail(
     reservation: &ReservationDoc,
     order: Option<&SalesOrderDoc>,
     events: &[Envelope],
+    ids: &ShortIds,
 ) -> String {
     let r = &reservation.object;
     let mut text = String::new();
@@ -266,25 +377,29 @@ pub fn reservation_detail(
     if let Some(order) = order {
         text += &format!("sales order  {} ({})\n", order.id, order.object.status);
     }
-    text += &format!("line         {}: {}\n", r.id, clean(&r.reserved));
+    text += &format!(
+        "line         {}\n",
+        clip(&format!("{}: {}", r.id, r.reserved), 67)
+    );
     text += &format!("status       {}\n", r.status);
     if let Some(reason) = &r.reason {
-        text += &format!("reason       {reason}\n");
+        text += &wrap(&format!("reason       {reason}"), 80, 13);
+        text += "\n";
     }
     text += "\nhistory:\n";
-    text += &history_table(std::slice::from_ref(reservation));
-    text += &events_section(events);
+    text += &history_table(std::slice::from_ref(reservation), ids);
+    text += &events_section(events, ids);
     text
 }
 
-fn events_section(events: &[Envelope]) -> String {
+fn events_section(events: &[Envelope], ids: &ShortIds) -> String {
     if events.is_empty() {
         return String::new();
     }
     let mut text = String::from("\nevents:\n");
     text += &events_header();
     for event in events {
-        text += &event_line(event);
+        text += &event_line(event, ids);
     }
     text
 }
@@ -294,17 +409,17 @@ fn events_section(events: &[Envelope]) -> String {
 pub fn events_header() -> String {
     format!(
         "{:<5} {:<8}  {:<19}  {:<8}  {:<8}  {}\n",
-        "SEQ", "ID", "TOPIC", "PROCESS", "CAUSE", "TIME"
+        "SEQ", "ID", "TOPIC", "PROCESS", "CAUSE", "TIME (UTC)"
     )
 }
 
-pub fn event_line(event: &Envelope) -> String {
+pub fn event_line(event: &Envelope, ids: &ShortIds) -> String {
     format!(
         "{:<5} {:<8}  {:<19}  {:<8}  {:<8}  {}\n",
         event.seq,
         short(&event.id),
         event.topic.as_str(),
-        short(&event.process_id),
+        ids.short(&event.process_id),
         event.causation_id.as_ref().map_or("-".into(), short),
         time(event.time)
     )
@@ -326,20 +441,37 @@ struct DeliveryRow {
     error: String,
 }
 
-pub fn deliveries_table(deliveries: &[Delivery]) -> String {
+pub fn deliveries_table(deliveries: &[Delivery], ids: &ShortIds) -> String {
     table(deliveries.iter().map(|d| DeliveryRow {
         seq: d.seq,
         topic: d.topic.to_string(),
         component: d.component.to_string(),
-        process: short(&d.process_id),
+        process: ids.short(&d.process_id),
         attempts: d.attempts,
-        error: d.error.clone().unwrap_or_default(),
+        error: clip(d.error.as_deref().unwrap_or_default(), 18),
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clips_and_wraps_by_display_width() {
+        assert_eq!(clip("東京タワー", 6), "東京…");
+        assert_eq!(width(&clip("東京タワー", 6)), 5);
+        assert_eq!(clip("a\nb", 10), "a\\nb");
+        assert_eq!(wrap("aa bb cc", 5, 2), "aa bb\n  cc");
+        assert_eq!(wrap("東京 東京 東京", 9, 0), "東京 東京\n東京");
+        assert_eq!(wrap("abcdefgh", 4, 1), "abcd\n efg\n h");
+        let long = "x".repeat(1000);
+        for line in wrap(&format!("reason: {long} end"), 80, 13).lines() {
+            assert!(width(line) <= 80, "{line}");
+        }
+        assert_eq!(count(1, "delivery"), "1 delivery");
+        assert_eq!(count(2, "delivery"), "2 deliveries");
+        assert_eq!(count(0, "sales order"), "0 sales orders");
+    }
 
     #[test]
     fn formats_times_in_utc_like_the_original_log() {

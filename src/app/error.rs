@@ -5,7 +5,7 @@
 use crate::app::lookup::LookupError;
 use crate::dispatch::RedeliverError;
 use crate::domain::order::OrderError;
-use crate::error::{BadOrder, InputError, Violations};
+use crate::error::{BadOrder, DeliveryFailed, InputError, Violations};
 use crate::operations::Refused;
 use crate::store::StoreError;
 
@@ -33,6 +33,9 @@ pub enum Kind {
     Violation,
     /// pi7 itself failed.
     Internal,
+    /// The work was done, but a handler failed on a delivery: the delivery
+    /// waits for a retry or is parked.
+    DeliveryFailed,
 }
 
 impl Kind {
@@ -48,6 +51,7 @@ impl Kind {
             Kind::Busy => "busy",
             Kind::Violation => "violation",
             Kind::Internal => "internal",
+            Kind::DeliveryFailed => "delivery_failed",
         }
     }
 
@@ -78,7 +82,7 @@ fn kind_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<Kind> {
             | RedeliverError::NoSuchEvent { .. }
             | RedeliverError::Unrouted { .. } => Kind::NotFound,
             RedeliverError::StillPending { .. } => Kind::Refused,
-            RedeliverError::HandlerFailed { .. } => Kind::Internal,
+            RedeliverError::HandlerFailed { .. } => Kind::DeliveryFailed,
         });
     }
     if let Some(refused) = cause.downcast_ref::<Refused>() {
@@ -103,6 +107,9 @@ fn kind_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<Kind> {
     }
     if cause.is::<Violations>() {
         return Some(Kind::Violation);
+    }
+    if cause.is::<DeliveryFailed>() {
+        return Some(Kind::DeliveryFailed);
     }
     None
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::render::ShortIds;
 use crate::store::{DocumentKind, Found, SqliteStore};
 
 pub const MIN_PREFIX: usize = 4;
@@ -79,4 +80,40 @@ pub fn process_of(store: &SqliteStore, text: &str) -> anyhow::Result<uuid::Uuid>
         DocumentKind::Reservation,
     ];
     Ok(resolve(store, text, &kinds)?.process_id)
+}
+
+/// Learns the shortest unique prefix (of at least 8 characters) of each of
+/// `which` that `ids` does not know yet, for the tables that show them.
+pub fn learn_short_ids(
+    store: &SqliteStore,
+    ids: &mut ShortIds,
+    which: impl IntoIterator<Item = uuid::Uuid>,
+) -> anyhow::Result<()> {
+    for id in which {
+        if ids.knows(&id) {
+            continue;
+        }
+        let text = id.to_string();
+        let mut length = ShortIds::MIN;
+        for neighbour in store.neighbours(&text)? {
+            let common = text
+                .bytes()
+                .zip(neighbour.bytes())
+                .take_while(|(a, b)| a == b)
+                .count();
+            length = length.max(common + 1);
+        }
+        ids.learn(id, length);
+    }
+    Ok(())
+}
+
+/// [`learn_short_ids`] for `which`, from nothing.
+pub fn short_ids(
+    store: &SqliteStore,
+    which: impl IntoIterator<Item = uuid::Uuid>,
+) -> anyhow::Result<ShortIds> {
+    let mut ids = ShortIds::default();
+    learn_short_ids(store, &mut ids, which)?;
+    Ok(ids)
 }

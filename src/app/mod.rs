@@ -89,6 +89,12 @@ impl App {
         })
     }
 
+    /// False for a database in memory: what reading a path that holds no
+    /// database yet gives.
+    pub fn on_disk(&self) -> bool {
+        self.store.on_disk()
+    }
+
     /// The current time: the fixed one the face gave, or the clock.
     pub fn now(&self) -> i64 {
         self.options.now.unwrap_or_else(|| {
@@ -119,19 +125,19 @@ impl App {
     /// Delivers everything pending, as every writing use case does before it
     /// returns, unless the options hold deliveries back.
     fn settle(&mut self) -> Result<()> {
-        settle(&mut self.store, &self.options, &mut self.diagnostics)
+        settle(&mut self.store, &self.options, &mut self.diagnostics).map(|_failed| ())
     }
 }
 
 /// Delivers everything pending on `store` (or, when `options` hold, says
 /// how much waits), adding to `diagnostics` what the delivery had to say.
 /// The command line's own commands that are not use cases yet (`redeliver`,
-/// `import`) settle through this too.
+/// `import`) settle through this too. Returns how many deliveries failed.
 pub(crate) fn settle(
     store: &mut SqliteStore,
     options: &Options,
     diagnostics: &mut Vec<Diagnostic>,
-) -> Result<()> {
+) -> Result<usize> {
     if options.hold {
         let pending = store
             .deliveries(StoreDeliveryStatus::Pending, &Default::default())?
@@ -139,7 +145,7 @@ pub(crate) fn settle(
         diagnostics.push(Diagnostic::Note(format!(
             "held: {pending} deliveries pending; `pi7 dispatch` delivers them"
         )));
-        return Ok(());
+        return Ok(0);
     }
     // Only what will be shown is kept: a drain of a million deliveries must
     // not hold a million reports.
@@ -149,13 +155,15 @@ pub(crate) fn settle(
             reports.push(r.clone());
         }
     })?;
-    diagnostics.extend(failure_notes(&reports).into_iter().map(Diagnostic::Note));
+    let failures = failure_notes(&reports);
+    let failed = failures.len();
+    diagnostics.extend(failures.into_iter().map(Diagnostic::Note));
     if options.log {
         for report in reports {
             diagnostics.extend(report.log.into_iter().map(Diagnostic::Log));
         }
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// One note for each delivery whose handler failed.

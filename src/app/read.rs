@@ -4,11 +4,12 @@
 
 use uuid::Uuid;
 
-use super::lookup::{process_of, resolve};
+use super::lookup::{learn_short_ids, process_of, resolve, short_ids};
 use super::{App, Result};
 use crate::domain::{Component, Envelope, OrderStatus, ReservationDoc, ReservationStatus};
 use crate::domain::{SalesOrderDoc, Topic};
 use crate::error::InputError;
+use crate::render::ShortIds;
 use crate::store::{DeliveryFilter, DocumentKind};
 
 pub use crate::store::{Delivery, DeliveryStatus};
@@ -81,6 +82,22 @@ impl Shown {
 }
 
 impl App {
+    /// The shortest prefix (of at least 8 characters) that names one thing,
+    /// for each of `which`: how tables show ids.
+    pub fn short_ids(&self, which: impl IntoIterator<Item = Uuid>) -> Result<ShortIds> {
+        Ok(short_ids(&self.store, which)?)
+    }
+
+    /// [`App::short_ids`], adding to what `ids` knows already (for a log
+    /// printed as it is read).
+    pub fn learn_short_ids(
+        &self,
+        ids: &mut ShortIds,
+        which: impl IntoIterator<Item = Uuid>,
+    ) -> Result<()> {
+        Ok(learn_short_ids(&self.store, ids, which)?)
+    }
+
     /// The process that an ID of any kind (or a unique prefix) belongs to.
     pub fn process_of(&self, text: &str) -> Result<Uuid> {
         Ok(process_of(&self.store, text)?)

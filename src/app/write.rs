@@ -10,9 +10,11 @@ use super::lookup::resolve;
 use super::{App, Result};
 use crate::dispatch::Handlers;
 use crate::domain::order::OrderRequest;
+use crate::domain::saga;
 use crate::domain::{ReservationDoc, ReservationStatus, SalesOrderDoc};
 use crate::error::InputError;
-use crate::operations;
+use crate::operations::{self, Refused};
+use crate::render;
 use crate::store::{DocumentKind, Store, StoreError};
 
 /// One submitted (or amended) order as it stands after delivery.
@@ -80,13 +82,32 @@ impl App {
 
     /// Amends the pending order of the process `process` names (any of its
     /// ids, or a unique prefix): its lines become `order`'s.
+    /// An amendment identical to the order as it stands changes nothing
+    /// and publishes nothing; one that changes the customer says so.
     pub fn amend(&mut self, process: &str, order: &OrderRequest) -> Result<Submitted> {
         let process_id = self.process_of(process)?;
+        let before = self.store.sales_order_by_process(process_id)?;
+        if let Some(doc) = before.as_ref().filter(|d| saga::amends_nothing(d, order)) {
+            // Refusals (a confirmed order, say) still come first.
+            saga::check_amendment(doc, order).map_err(Refused::from)?;
+            self.note(format!(
+                "the amendment is the order of process {process_id} as it stands; nothing changed"
+            ));
+            return self.submitted(process_id);
+        }
+        let customer = before.and_then(|d| d.object.customer);
         let now = self.now();
         let acted = self.store.transaction(&mut |tx| {
             operations::amend(tx, process_id, order, Uuid::new_v4(), now, &Handlers::REAL)
         })?;
         self.log(acted.log);
+        if let Some(was) = customer.filter(|was| *was != order.customer) {
+            self.note(format!(
+                "the amendment changes the customer from '{}' to '{}'",
+                render::clip(&was, 24),
+                render::clip(&order.customer, 24)
+            ));
+        }
         self.settle()?;
         self.submitted(process_id)
     }

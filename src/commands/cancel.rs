@@ -17,7 +17,7 @@ pub struct Args {
     pub id: String,
 
     /// Why, as the order will say
-    #[arg(long, default_value = "no reason given")]
+    #[arg(long, default_value = "no reason given", value_parser = super::confirm::reason)]
     pub reason: String,
 }
 
@@ -29,7 +29,11 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         if ctx.json {
             ctx.json_line(&order)?;
         } else {
-            writeln!(ctx.out, "{}", render::order_summary(&order))?;
+            writeln!(
+                ctx.out,
+                "{}",
+                render::order_summary(&order, &app.short_ids([order.id])?)
+            )?;
         }
     }
     Ok(())

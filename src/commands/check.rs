@@ -4,9 +4,12 @@ use super::submit::read_input;
 use super::Context;
 use crate::check::{check, Options, Scenario};
 use crate::crash::enumerate_crashes;
-use crate::dispatch::Handlers;
-use crate::domain::order::parse_orders;
+use crate::dispatch::{dispatch, Handlers, Plan};
+use crate::domain::order::{parse_orders, OrderRequest};
 use crate::error::{BadOrder, InputError, Violations};
+use crate::operations::{self, Refused};
+use crate::store::{MemoryStore, Store};
+use uuid::Uuid;
 
 /// The original's order, checked when no FILE is given.
 const DEFAULT_ORDER: &str = include_str!("../../examples/order.json");
@@ -73,6 +76,9 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             Some(amended.remove(0))
         }
     };
+    for order in &orders {
+        refuse_what_the_scenario_cannot_do(order, args.reject, amend.as_ref())?;
+    }
     let options = Options {
         duplicates: args.duplicates,
         handlers: Handlers::REAL,
@@ -125,14 +131,12 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
                     "  explored {} schedules through {} distinct states in {seconds:.2}s",
                     summary.schedules, summary.states
                 )?;
-                let plural =
-                    |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
                 writeln!(
                     ctx.out,
                     "  every schedule that gives the same commands ends in the same documents\n  \
                      ({}, {})",
-                    plural(summary.final_states, "final state"),
-                    plural(summary.outcomes, "outcome"),
+                    crate::render::count(summary.final_states, "final state"),
+                    crate::render::count(summary.outcomes, "outcome"),
                 )?;
                 writeln!(
                     ctx.out,
@@ -176,4 +180,66 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// A scenario the order cannot play is bad input, not a violation: a line to
+/// reject that neither the order nor the amendment has, or an amendment the saga refuses
+/// whenever it comes (one that changes what a line reserves). The
+/// amendment is tried, by the real rule, on the order just submitted.
+fn refuse_what_the_scenario_cannot_do(
+    order: &OrderRequest,
+    reject: Option<i64>,
+    amend: Option<&OrderRequest>,
+) -> anyhow::Result<()> {
+    if let Some(line) = reject {
+        // A line the amendment adds can be rejected once it is made.
+        let mut lines: Vec<i64> = order.reservations.iter().map(|l| l.id).collect();
+        lines.extend(
+            amend
+                .iter()
+                .flat_map(|a| a.reservations.iter().map(|l| l.id)),
+        );
+        lines.sort();
+        lines.dedup();
+        if !lines.contains(&line) {
+            let lines: Vec<String> = lines.iter().map(i64::to_string).collect();
+            return Err(InputError(format!(
+                "--reject {line}: the order of {} has no line {line} (its lines: {})",
+                order.customer,
+                lines.join(", ")
+            ))
+            .into());
+        }
+    }
+    let Some(amended) = amend else {
+        return Ok(());
+    };
+    let mut store = MemoryStore::new();
+    let process_id = Uuid::from_u128(1);
+    store.transaction(&mut |tx| {
+        operations::submit(tx, order, process_id, Uuid::from_u128(2), 0)?;
+        Ok(())
+    })?;
+    dispatch(&mut store, &Plan::drain(), &mut |_| {})?;
+    let tried = store.transaction(&mut |tx| {
+        operations::amend(
+            tx,
+            process_id,
+            amended,
+            Uuid::from_u128(3),
+            0,
+            &Handlers::REAL,
+        )
+    });
+    match tried {
+        Ok(_) => Ok(()),
+        Err(e) => match e.downcast::<Refused>() {
+            Ok(refused) => Err(InputError(format!(
+                "--amend: the saga refuses this amendment of the order of {}: {refused}",
+                order.customer
+            ))
+            .into()),
+            Err(e) => Err(e),
+        },
+    }
 }

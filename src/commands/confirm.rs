@@ -4,7 +4,7 @@
 use std::io::BufRead;
 
 use super::Context;
-use crate::app::{self, Access, Decided, Decision};
+use crate::app::{self, Access, App, Decided, Decision};
 use crate::error::InputError;
 use crate::render;
 
@@ -31,30 +31,79 @@ fn decide(ctx: &mut Context, texts: &[String], decision: &Decision) -> app::Resu
     let mut app = ctx.app(Access::Write)?;
     let decided = app.decide(texts, decision);
     ctx.diagnose(&mut app)?;
-    print_decided(ctx, &decided?, decision)
+    print_decided(ctx, &app, &decided?, decision)
 }
 
 /// Prints the reservations decided about and the state of their orders.
-pub fn print_decided(ctx: &mut Context, decided: &Decided, decision: &Decision) -> app::Result<()> {
+pub fn print_decided(
+    ctx: &mut Context,
+    app: &App,
+    decided: &Decided,
+    decision: &Decision,
+) -> app::Result<()> {
     for doc in &decided.reservations {
         if ctx.json {
-            ctx.json_line(doc)?;
+            let order = decided
+                .orders
+                .iter()
+                .find(|o| o.process_id == doc.process_id);
+            ctx.json_line(&decided_json(
+                doc,
+                !decided.unchanged.contains(&doc.id),
+                order,
+            )?)?;
         } else if !decided.unchanged.contains(&doc.id) {
             writeln!(
                 ctx.out,
                 "{:<12} {}  {}",
                 decision.past_tense(),
                 doc.id,
-                render::clean(&doc.object.reserved)
+                render::clip(&doc.object.reserved, 16)
             )?;
         }
     }
     if !ctx.json {
+        let ids = app.short_ids(decided.orders.iter().map(|o| o.id))?;
         for order in &decided.orders {
-            writeln!(ctx.out, "{}", render::order_summary(order))?;
+            writeln!(ctx.out, "{}", render::order_summary(order, &ids))?;
         }
     }
     Ok(())
+}
+
+/// A decided reservation as `--json` prints it: its document, whether this
+/// command changed it, and its order's status as the human output shows it.
+fn decided_json(
+    doc: &crate::domain::ReservationDoc,
+    changed: bool,
+    order: Option<&crate::domain::SalesOrderDoc>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(doc)?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("changed".into(), changed.into());
+        object.insert(
+            "salesorder".into(),
+            order.map_or(serde_json::Value::Null, |o| {
+                let lines = &o.object.reservations;
+                serde_json::json!({
+                    "_id": o.id,
+                    "status": o.object.status,
+                    "linesConfirmed": render::confirmed_count(lines),
+                    "lines": lines.len(),
+                })
+            }),
+        );
+    }
+    Ok(value)
+}
+
+/// A `--reason`: some words, not nothing (which would leave the order
+/// saying "rejected: ").
+pub fn reason(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("give a reason, or leave --reason out".into());
+    }
+    Ok(text.to_string())
 }
 
 /// Replaces a `-` argument by the IDs on standard input, one a line.
@@ -102,7 +151,7 @@ pub mod reject {
         pub ids: Vec<String>,
 
         /// Why, as the order and the reservation will say
-        #[arg(long, default_value = "no reason given")]
+        #[arg(long, default_value = "no reason given", value_parser = super::reason)]
         pub reason: String,
     }
 

@@ -4,6 +4,7 @@ use super::pending::{component_parser, delivery_filter};
 use super::Context;
 use crate::dispatch::{dispatch, Handled, Handlers, Order, Plan, Report};
 use crate::domain::Component;
+use crate::error::InputError;
 use crate::store::OpenMode;
 
 /// Deliver pending deliveries, printing each as it is made
@@ -17,8 +18,9 @@ pub struct Args {
     pub order: OrderArg,
 
     /// The seed of `--order random`; the same seed gives the same order
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
 
     /// Only deliveries to this component
     #[arg(long = "to", value_name = "COMPONENT", value_parser = component_parser())]
@@ -52,13 +54,22 @@ pub enum OrderArg {
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+    let order = match (args.order, args.seed) {
+        (OrderArg::Fifo, None) => Order::Fifo,
+        (OrderArg::Lifo, None) => Order::Lifo,
+        (OrderArg::Random, seed) => Order::Random {
+            seed: seed.unwrap_or(0),
+        },
+        (OrderArg::Fifo | OrderArg::Lifo, Some(_)) => {
+            return Err(InputError(
+                "--seed does nothing without --order random: FIFO and LIFO are not random".into(),
+            )
+            .into())
+        }
+    };
     let mut store = ctx.open(OpenMode::ReadWrite)?;
     let plan = Plan {
-        order: match args.order {
-            OrderArg::Fifo => Order::Fifo,
-            OrderArg::Lifo => Order::Lifo,
-            OrderArg::Random => Order::Random { seed: args.seed },
-        },
+        order,
         filter: delivery_filter(&store, args.component, args.process.as_deref())?,
         limit: args.limit,
         handlers: Handlers::REAL,
@@ -69,11 +80,11 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         ctx.log(&report.log)?;
         print_report(ctx, report, "delivered")?;
     }
-    ctx.report_failures(&reports)?;
+    let failed = ctx.report_failures(&reports)?;
     if count == 0 {
         ctx.note("nothing pending to deliver")?;
     }
-    Ok(())
+    super::deliveries_failed(failed)
 }
 
 /// One line per delivery: what was delivered to whom and what it did.

@@ -39,14 +39,21 @@ fn topic_parser() -> impl clap::builder::TypedValueParser<Value = Topic> {
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
-    // Following a database that does not exist yet creates it, so the
-    // events that land in it later are seen.
-    let access = if args.follow && !ctx.db_path()?.exists() {
-        Access::Write
-    } else {
-        Access::Read
-    };
-    let app = ctx.app(access)?;
+    // Following a database that does not exist yet waits for a writing
+    // command to make it: only writing commands create a file, so a
+    // mistyped --db leaves nothing behind.
+    let path = ctx.db_path()?;
+    if args.follow && !path.exists() {
+        ctx.note(&format!(
+            "there is no database at {} yet; waiting for a writing command to create it",
+            path.display()
+        ))?;
+        ctx.err.flush()?;
+        while !path.exists() {
+            std::thread::sleep(FOLLOW_POLL);
+        }
+    }
+    let app = ctx.app(Access::Read)?;
     let mut filter = EventFilter {
         since: args.since,
         process: args
@@ -61,13 +68,16 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     if !json {
         write!(out, "{}", render::events_header())?;
     }
+    let mut ids = crate::render::ShortIds::default();
     loop {
         filter.since = app.for_each_event(&filter, &mut |event| {
             if json {
                 serde_json::to_writer(&mut *out, &event)?;
                 writeln!(out)?;
             } else {
-                write!(out, "{}", render::event_line(&event))?;
+                app.learn_short_ids(&mut ids, [event.process_id])
+                    .map_err(app::Error::into_source)?;
+                write!(out, "{}", render::event_line(&event, &ids))?;
             }
             Ok(())
         })?;

@@ -30,5 +30,5 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let reason = Decision::Reject {
         reason: "expired".to_string(),
     };
-    print_decided(ctx, &expired?, &reason)
+    print_decided(ctx, &app, &expired?, &reason)
 }

@@ -96,6 +96,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         }
     };
     ctx.log(&log)?;
+    let mut failed = 0;
     if exact {
         let pending = store
             .deliveries(DeliveryStatus::Pending, &Default::default())?
@@ -106,21 +107,22 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             ))?;
         }
     } else {
-        ctx.settle(&mut store)?;
+        failed = ctx.settle(&mut store)?;
     }
     if ctx.json {
-        return ctx.json_line(&serde_json::json!({
+        ctx.json_line(&serde_json::json!({
             "events": events,
             "imported": appended,
             "alreadyPresent": present,
-        }));
+        }))?;
+    } else {
+        writeln!(
+            ctx.out,
+            "imported {appended} event{} ({present} already present)",
+            if appended == 1 { "" } else { "s" }
+        )?;
     }
-    writeln!(
-        ctx.out,
-        "imported {appended} event{} ({present} already present)",
-        if appended == 1 { "" } else { "s" }
-    )?;
-    Ok(())
+    super::deliveries_failed(failed)
 }
 
 /// Reads the header and every step of the file, or says where the first

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::app::{self, Access, ListFilter};
+use crate::domain::{OrderStatus, ReservationStatus};
 use crate::render;
 
 /// List sales orders or reservations
@@ -11,9 +12,9 @@ pub struct Args {
     #[arg(value_enum, default_value_t = What::Orders)]
     pub what: What,
 
-    /// Only those with this status (orders: pending, confirmed; reservations:
-    /// unconfirmed, confirmed)
-    #[arg(long)]
+    /// Only those with this status (orders: pending, confirmed, cancelled;
+    /// reservations: unconfirmed, confirmed, rejected, released)
+    #[arg(long, value_parser = StatusParser, hide_possible_values = true)]
     pub status: Option<String>,
 
     /// Only those of this process (any ID of the process, or a unique prefix)
@@ -49,7 +50,8 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
             if orders.is_empty() {
                 ctx.note("no sales orders match")?;
             } else {
-                write!(ctx.out, "{}", render::orders_table(&orders))?;
+                let ids = app.short_ids(orders.iter().flat_map(|o| [o.id, o.process_id]))?;
+                write!(ctx.out, "{}", render::orders_table(&orders, &ids))?;
             }
         }
         What::Reservations => {
@@ -62,7 +64,12 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
             if reservations.is_empty() {
                 ctx.note("no reservations match")?;
             } else {
-                write!(ctx.out, "{}", render::reservations_table(&reservations))?;
+                let ids = app.short_ids(reservations.iter().flat_map(|r| [r.id, r.process_id]))?;
+                write!(
+                    ctx.out,
+                    "{}",
+                    render::reservations_table(&reservations, &ids)
+                )?;
             }
         }
     }
@@ -97,5 +104,37 @@ impl<'a> JsonArray<'a> {
         self.out
             .write_all(if self.empty { b"[]\n" } else { b"\n]\n" })?;
         Ok(())
+    }
+}
+
+/// Takes any text (which statuses apply depends on what is listed, and the
+/// listing says so), and offers every status to shell completion.
+#[derive(Debug, Clone, Copy)]
+struct StatusParser;
+
+impl clap::builder::TypedValueParser for StatusParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let mut statuses: Vec<&'static str> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+        for status in ReservationStatus::ALL {
+            if !statuses.contains(&status.as_str()) {
+                statuses.push(status.as_str());
+            }
+        }
+        Some(Box::new(
+            statuses.into_iter().map(clap::builder::PossibleValue::new),
+        ))
     }
 }

@@ -11,6 +11,7 @@ pub mod events;
 pub mod expire;
 pub mod export;
 pub mod import;
+pub mod info;
 pub mod list;
 pub mod pending;
 pub mod progress;
@@ -27,12 +28,21 @@ use std::path::PathBuf;
 use crate::app::{self, Access, App, Diagnostic};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::dispatch::Report;
+use crate::error::{DeliveryFailed, InputError};
 use crate::render;
 use crate::store::{OpenMode, SqliteStore};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()> {
-    let mut ctx = Context::new(cli.global, out, err);
+    if cli.global.hold_typed && !cli.command.delivers() {
+        return Err(InputError(format!(
+            "--hold does nothing for `pi7 {}`: only submit, confirm, reject, cancel, expire, \
+             redeliver and import deliver what they publish",
+            cli.command.name()
+        ))
+        .into());
+    }
+    let mut ctx = Context::new(cli.global, now_from_env()?, out, err);
     // The commands of the event log (dispatch, verify, import…) are not use
     // cases of `app` yet and speak anyhow; their errors get a kind here.
     match cli.command {
@@ -54,12 +64,46 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Import(args) => Ok(import::run(&mut ctx, args)?),
         Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
+        Command::Info(args) => Ok(info::run(&mut ctx, args)?),
+    }
+}
+
+/// The error of a command that did its work but saw `failed` deliveries
+/// fail: exit 5.
+pub fn deliveries_failed(failed: usize) -> anyhow::Result<()> {
+    if failed == 0 {
+        return Ok(());
+    }
+    Err(DeliveryFailed(format!(
+        "{} failed; `pi7 pending --failed` lists those parked, `pi7 dispatch` retries the others",
+        render::count(failed, "delivery")
+    ))
+    .into())
+}
+
+/// `PI7_NOW`: the current time in unix seconds, for reproducible scripts
+/// and tests. An environment variable only, not an option: it is no part of
+/// the command line a person types (or completes).
+fn now_from_env() -> Result<Option<i64>, InputError> {
+    match std::env::var("PI7_NOW") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+            InputError(format!(
+                "PI7_NOW must be unix seconds, like 1543269956, not '{text}'"
+            ))
+        }),
+        Err(std::env::VarError::NotUnicode(text)) => Err(InputError(format!(
+            "PI7_NOW must be unix seconds, not '{}'",
+            text.to_string_lossy()
+        ))),
     }
 }
 
 /// What every command gets: the global options, the clock, and where to write.
 pub struct Context<'a> {
     pub db: Option<PathBuf>,
+    /// `--db` was typed, rather than taken from `PI7_DB`.
+    pub db_typed: bool,
     pub json: bool,
     pub verbose: bool,
     pub hold: bool,
@@ -72,8 +116,14 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(global: GlobalArgs, out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
-        let now = global.now.unwrap_or_else(|| {
+    fn new(
+        global: GlobalArgs,
+        now: Option<i64>,
+        out: &'a mut dyn Write,
+        err: &'a mut dyn Write,
+    ) -> Self {
+        let fixed_now = now;
+        let now = now.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
@@ -81,11 +131,12 @@ impl<'a> Context<'a> {
         });
         Context {
             db: global.db,
+            db_typed: global.db_typed,
             json: global.json,
             verbose: global.verbose,
             hold: global.hold,
             now,
-            fixed_now: global.now,
+            fixed_now,
             out,
             err,
         }
@@ -103,15 +154,35 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The use cases over the database, as the global options ask.
-    pub fn app(&self, access: Access) -> app::Result<App> {
-        App::open(&self.db_path()?, access, self.options())
+    /// The use cases over the database, as the global options ask. Reading
+    /// a path that holds no database shows an empty one, and says so: a
+    /// mistyped `--db` must not pass for a healthy, empty database.
+    pub fn app(&mut self, access: Access) -> app::Result<App> {
+        let app = App::open(&self.db_path()?, access, self.options())?;
+        if !app.on_disk() {
+            self.no_database_yet()?;
+        }
+        Ok(app)
     }
 
     /// The store itself, for the commands of the event log that are not use
-    /// cases of `app` yet.
-    pub fn open(&self, mode: OpenMode) -> anyhow::Result<SqliteStore> {
-        Ok(SqliteStore::open(&self.db_path()?, mode)?)
+    /// cases of `app` yet; what [`Context::app`] says of a missing database,
+    /// it says too.
+    pub fn open(&mut self, mode: OpenMode) -> anyhow::Result<SqliteStore> {
+        let store = SqliteStore::open(&self.db_path()?, mode)?;
+        if !store.on_disk() {
+            self.no_database_yet()?;
+        }
+        Ok(store)
+    }
+
+    fn no_database_yet(&mut self) -> anyhow::Result<()> {
+        let path = self.db_path()?;
+        self.note(&format!(
+            "there is no database at {} yet (writing commands create it)",
+            path.display()
+        ))?;
+        Ok(())
     }
 
     /// Prints on stderr what the use cases run so far had to say.
@@ -146,19 +217,22 @@ impl<'a> Context<'a> {
     }
 
     /// Delivers everything pending, as every writing command does before it
-    /// returns, unless `--hold` asked to leave it pending.
-    pub fn settle(&mut self, store: &mut SqliteStore) -> anyhow::Result<()> {
+    /// returns, unless `--hold` asked to leave it pending. Returns how many
+    /// deliveries failed.
+    pub fn settle(&mut self, store: &mut SqliteStore) -> anyhow::Result<usize> {
         let mut diagnostics = Vec::new();
         let settled = app::settle(store, &self.options(), &mut diagnostics);
         self.print_diagnostics(diagnostics)?;
         settled.map_err(app::Error::into_source)
     }
 
-    pub fn report_failures(&mut self, reports: &[Report]) -> std::io::Result<()> {
-        for note in app::failure_notes(reports) {
-            self.note(&note)?;
+    /// Says on stderr which deliveries failed; returns how many.
+    pub fn report_failures(&mut self, reports: &[Report]) -> std::io::Result<usize> {
+        let notes = app::failure_notes(reports);
+        for note in &notes {
+            self.note(note)?;
         }
-        Ok(())
+        Ok(notes.len())
     }
 
     /// Writes `value` as one line of JSON.

@@ -57,7 +57,8 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
             "nothing pending"
         })?;
     } else {
-        write!(ctx.out, "{}", render::deliveries_table(&deliveries))?;
+        let ids = app.short_ids(deliveries.iter().map(|d| d.process_id))?;
+        write!(ctx.out, "{}", render::deliveries_table(&deliveries, &ids))?;
     }
     Ok(())
 }

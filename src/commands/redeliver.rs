@@ -50,7 +50,6 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         ctx.log(&report.log)?;
         print_report(ctx, report, "redelivered")?;
     }
-    ctx.report_failures(&reports)?;
-    ctx.settle(&mut store)?;
-    Ok(())
+    let failed = ctx.report_failures(&reports)? + ctx.settle(&mut store)?;
+    super::deliveries_failed(failed)
 }

@@ -1,11 +1,11 @@
 //! `pi7 show`: one sales order, reservation or process in detail.
 
 use super::Context;
-use crate::app::lookup::{resolve, LookupError};
+use crate::app::lookup::{resolve, short_ids, LookupError};
 use crate::app::{self, Access};
 use crate::domain::Envelope;
 use crate::error::Violations;
-use crate::render;
+use crate::render::{self, ShortIds};
 use crate::replay::rebuild;
 use crate::store::{DocumentKind, Found, OpenMode, SqliteStore};
 
@@ -13,7 +13,8 @@ use crate::store::{DocumentKind, Found, OpenMode, SqliteStore};
 /// history and the events of its process
 ///
 /// With `--json`, prints the one document the ID names; a process ID names
-/// its sales order. With `--at SEQ`, shows it as it was just after event SEQ
+/// its sales order, or, while the process has none yet (its request is
+/// held), `{"processId", "salesorder": null, "events"}`. With `--at SEQ`, shows it as it was just after event SEQ
 /// (and the deliveries handled before the next event), replayed from the
 /// log.
 #[derive(Debug, clap::Args)]
@@ -43,40 +44,54 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         let found = resolve(&store, &args.id, &kinds)?;
         return Ok(show_at(ctx, &store, &found, at)?);
     }
-    let shown = ctx.app(Access::Read)?.show(&args.id)?;
+    let app = ctx.app(Access::Read)?;
+    let shown = app.show(&args.id)?;
     let process = &shown.process;
     if let Some(reservation) = shown.reservation() {
         if ctx.json {
             return Ok(ctx.json_pretty(reservation)?);
         }
-        let text =
-            render::reservation_detail(reservation, process.salesorder.as_ref(), &process.events);
+        let ids = app.short_ids([reservation.id, reservation.process_id])?;
+        let text = render::reservation_detail(
+            reservation,
+            process.salesorder.as_ref(),
+            &process.events,
+            &ids,
+        );
         write!(ctx.out, "{text}")?;
         return Ok(());
     }
     let Some(order) = &process.salesorder else {
         if ctx.json {
-            return Err(LookupError::NotFound {
-                prefix: shown.id.to_string(),
-                what: "sales order (its request has not been delivered yet) for any process that"
-                    .into(),
-            }
-            .into());
+            return Ok(without_order_json(
+                ctx,
+                process.process_id,
+                &process.events,
+            )?);
         }
+        let ids = app.short_ids([process.process_id])?;
         return Ok(print_no_order(
             ctx,
             process.process_id,
             "has",
             &process.events,
+            &ids,
         )?);
     };
     if ctx.json {
         return Ok(ctx.json_pretty(order)?);
     }
+    let ids = app.short_ids(
+        process
+            .reservations
+            .iter()
+            .map(|r| r.id)
+            .chain([process.process_id]),
+    )?;
     write!(
         ctx.out,
         "{}",
-        render::order_detail(order, &process.reservations, &process.events)
+        render::order_detail(order, &process.reservations, &process.events, &ids)
     )?;
     Ok(())
 }
@@ -87,6 +102,7 @@ fn print_no_order(
     process_id: uuid::Uuid,
     has: &str,
     events: &[Envelope],
+    ids: &ShortIds,
 ) -> anyhow::Result<()> {
     writeln!(ctx.out, "process      {process_id}")?;
     writeln!(
@@ -95,9 +111,23 @@ fn print_no_order(
     )?;
     write!(ctx.out, "\nevents:\n{}", render::events_header())?;
     for event in events {
-        write!(ctx.out, "{}", render::event_line(event))?;
+        write!(ctx.out, "{}", render::event_line(event, ids))?;
     }
     Ok(())
+}
+
+/// `show --json` of a process whose request has not reached the saga yet
+/// (held, say): no document to print, so what there is, as the table shows.
+fn without_order_json(
+    ctx: &mut Context,
+    process_id: uuid::Uuid,
+    events: &[Envelope],
+) -> anyhow::Result<()> {
+    ctx.json_pretty(&serde_json::json!({
+        "processId": process_id,
+        "salesorder": null,
+        "events": events,
+    }))
 }
 
 /// Stops `for_each_event` once it is past the events a replay needs.
@@ -146,7 +176,8 @@ fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> an
                 return ctx.json_pretty(reservation);
             }
             writeln!(ctx.out, "{}\n", as_of(at, last))?;
-            let text = render::reservation_detail(reservation, order, &process_events);
+            let ids = short_ids(store, [reservation.id, reservation.process_id])?;
+            let text = render::reservation_detail(reservation, order, &process_events, &ids);
             write!(ctx.out, "{text}")?;
         }
         DocumentKind::SalesOrder | DocumentKind::Process => {
@@ -159,11 +190,15 @@ fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> an
                     }
                     _ => format!("sales order {existed} for any process that"),
                 };
-                if ctx.json || found.kind == DocumentKind::SalesOrder || process_events.is_empty() {
+                if found.kind == DocumentKind::SalesOrder || process_events.is_empty() {
                     return Err(not_yet(&what).into());
                 }
+                if ctx.json {
+                    return without_order_json(ctx, found.process_id, &process_events);
+                }
                 writeln!(ctx.out, "{}\n", as_of(at, last))?;
-                return print_no_order(ctx, found.process_id, "had", &process_events);
+                let ids = short_ids(store, [found.process_id])?;
+                return print_no_order(ctx, found.process_id, "had", &process_events, &ids);
             };
             if ctx.json {
                 return ctx.json_pretty(order);
@@ -183,10 +218,14 @@ fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> an
                     .unwrap_or(usize::MAX)
             });
             writeln!(ctx.out, "{}\n", as_of(at, last))?;
+            let ids = short_ids(
+                store,
+                reservations.iter().map(|r| r.id).chain([found.process_id]),
+            )?;
             write!(
                 ctx.out,
                 "{}",
-                render::order_detail(order, &reservations, &process_events)
+                render::order_detail(order, &reservations, &process_events, &ids)
             )?;
         }
     }

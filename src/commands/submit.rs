@@ -1,10 +1,12 @@
 //! `pi7 submit`: a customer's order enters the system as `salesorder/request`.
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::path::PathBuf;
 
 use super::Context;
-use crate::app::{self, Access};
+use crate::app::{self, Access, App, EventFilter};
 use crate::domain::order::parse_orders;
+use crate::domain::Topic;
 use crate::error::{BadOrder, InputError};
 use crate::render;
 
@@ -49,6 +51,8 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
             vec![amended?]
         }
         None => {
+            let start = app.last_seq()?;
+            report_on_interrupt(ctx.db_path()?, start);
             let submitted = app.submit(&orders);
             ctx.diagnose(&mut app)?;
             match submitted {
@@ -80,7 +84,7 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
                 text += &format!(
                     "sales order  {}  {}  {}\n",
                     o.id,
-                    render::clean(o.object.customer.as_deref().unwrap_or("?")),
+                    render::clip(o.object.customer.as_deref().unwrap_or("?"), 16),
                     o.object.status
                 )
             }
@@ -89,20 +93,69 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         let width = one
             .reservations
             .iter()
-            .map(|r| render::clip(&r.object.reserved, 16).chars().count())
+            .map(|r| render::width(&render::clip(&r.object.reserved, 16)))
             .max()
             .unwrap_or(0);
         for r in &one.reservations {
+            // Padded by display width: `format!`'s `{:<width$}` counts chars.
+            let reserved = render::clip(&r.object.reserved, 16);
+            let pad = " ".repeat(width - render::width(&reserved));
             text += &format!(
-                "reservation  {}  {:<width$}  {}\n",
-                r.id,
-                render::clip(&r.object.reserved, 16),
-                r.object.status
+                "reservation  {}  {reserved}{pad}  {}\n",
+                r.id, r.object.status
             );
         }
         writeln!(ctx.out, "{text}")?;
     }
     Ok(())
+}
+
+/// The processes of the orders this submit records: what a Ctrl-C says.
+/// On Ctrl-C, says what was recorded and how to finish, then exits 130. A
+/// bulk submit writes its orders in one transaction, then delivers them;
+/// stopped in between, the orders are there with their deliveries pending,
+/// and an interrupted transaction is rolled back whole. What was recorded is
+/// read from the log: the requests after `start`, the last seq before the
+/// submit began.
+fn report_on_interrupt(db: PathBuf, start: u64) {
+    // Only one handler per process; a second call changes nothing.
+    let _ = ctrlc::set_handler(move || {
+        // Another connection sees what stays: the transaction this exit
+        // interrupts is rolled back.
+        let mut processes = Vec::new();
+        let mut pending = None;
+        if let Ok(app) = App::open(&db, Access::Read, app::Options::default()) {
+            let requests = EventFilter {
+                since: start,
+                topic: Some(Topic::SalesOrderRequest),
+                ..EventFilter::default()
+            };
+            let _ = app.for_each_event(&requests, &mut |e| {
+                processes.push(e.process_id);
+                Ok(())
+            });
+            pending = app.deliveries(false, None, None).ok().map(|d| d.len());
+        }
+        let mut err = std::io::stderr().lock();
+        if processes.is_empty() {
+            let _ = writeln!(
+                err,
+                "pi7: interrupted before the orders were recorded: nothing was written"
+            );
+        } else {
+            for process_id in &processes {
+                let _ = writeln!(err, "process      {process_id}");
+            }
+            let _ = writeln!(
+                err,
+                "pi7: interrupted: {} recorded (processIds above); {} deliveries pending; \
+                 `pi7 dispatch` delivers them",
+                render::count(processes.len(), "order"),
+                pending.map_or("some".to_string(), |n| n.to_string())
+            );
+        }
+        std::process::exit(i32::from(crate::error::INTERRUPTED));
+    });
 }
 
 /// Reads a whole input named on the command line (`-` is stdin), returning
@@ -119,7 +172,12 @@ pub fn read_input(name: &str) -> Result<(String, String), InputError> {
         bytes = std::fs::read(name).map_err(|e| InputError(format!("cannot read {name}: {e}")))?;
         name.to_string()
     };
-    let text = String::from_utf8(bytes)
+    let mut text = String::from_utf8(bytes)
         .map_err(|e| InputError(format!("{source_name} is not UTF-8 text: {e}")))?;
+    // Windows editors start UTF-8 files with a byte-order mark; it is not
+    // part of the JSON.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
     Ok((source_name, text))
 }

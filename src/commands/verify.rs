@@ -7,8 +7,9 @@ use super::Context;
 use crate::dispatch::subscribers;
 use crate::domain::{invariants, OrderStatus, ReservationStatus, Topic};
 use crate::error::Violations;
+use crate::render;
 use crate::replay::rebuild;
-use crate::store::{DeliveryStatus, OpenMode, SqliteStore};
+use crate::store::{DeliveryStatus, OpenMode, SqliteStore, StoreError};
 
 /// Audit a database: integrity, log, deliveries, the saga's invariants, and
 /// the documents against a replay of the log
@@ -32,6 +33,14 @@ use crate::store::{DeliveryStatus, OpenMode, SqliteStore};
 pub struct Args {}
 
 pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
+    let path = ctx.db_path()?;
+    if !path.exists() {
+        return Err(StoreError::CannotOpen {
+            path: path.display().to_string(),
+            detail: "there is no database there, so nothing to verify".into(),
+        }
+        .into());
+    }
     let store = ctx.open(OpenMode::ReadOnly)?;
     let report = audit(&store)?;
     if ctx.json {
@@ -40,20 +49,20 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
             "deliveries": report.deliveries,
             "pending": report.pending,
             "failed": report.failed,
-            "orders": report.orders,
+            "salesorders": report.orders,
             "reservations": report.reservations,
             "violations": report.violations,
         }))?;
     } else {
         writeln!(
             ctx.out,
-            "{} events, {} deliveries ({} pending, {} failed), {} sales orders, {} reservations",
-            report.events,
-            report.deliveries,
+            "{}, {} ({} pending, {} failed), {}, {}",
+            render::count(report.events as usize, "event"),
+            render::count(report.deliveries, "delivery"),
             report.pending,
             report.failed,
-            report.orders,
-            report.reservations
+            render::count(report.orders, "sales order"),
+            render::count(report.reservations, "reservation")
         )?;
         if report.violations.is_empty() {
             writeln!(
@@ -61,8 +70,10 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
                 "ok: integrity, log, deliveries, saga invariants and replay all check out"
             )?;
         }
+        // A violation can quote whole documents; `--json` has them whole.
         for violation in &report.violations {
-            writeln!(ctx.out, "violation: {violation}")?;
+            let line = format!("violation: {violation}");
+            writeln!(ctx.out, "{}", render::wrap(&line, 80, 2))?;
         }
     }
     if report.violations.is_empty() {

@@ -190,6 +190,19 @@ pub fn check_amendment(
     Ok(())
 }
 
+/// Whether `request` is the order as it stands: the same customer and the
+/// same lines, in the same order. Amending to it changes nothing.
+pub fn amends_nothing(doc: &SalesOrderDoc, request: &super::order::OrderRequest) -> bool {
+    doc.object.customer.as_deref() == Some(request.customer.as_str())
+        && doc.object.reservations.len() == request.reservations.len()
+        && doc
+            .object
+            .reservations
+            .iter()
+            .zip(&request.reservations)
+            .all(|(line, requested)| line.id == requested.id && line.reserved == requested.reserved)
+}
+
 /// Rule 2, with amendments: the lines are the latest request's, in request
 /// order, each with the furthest status heard of for its reservation. What
 /// was heard of lines a newer request removed is kept as unmatched.

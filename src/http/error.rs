@@ -33,7 +33,9 @@ pub fn status(kind: Kind) -> StatusCode {
         Kind::NotFound => StatusCode::NOT_FOUND,
         Kind::Ambiguous | Kind::Refused | Kind::Conflict => StatusCode::CONFLICT,
         Kind::Busy | Kind::Storage => StatusCode::SERVICE_UNAVAILABLE,
-        Kind::Violation | Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        Kind::Violation | Kind::Internal | Kind::DeliveryFailed => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 

@@ -31,6 +31,16 @@ const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema2.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 8;
 
+/// Why a database in `dir` cannot be written, and what to do.
+fn read_only_dir_detail(dir: &Path) -> String {
+    format!(
+        "its directory {} is read-only (or cannot be written), so SQLite cannot create the \
+         -wal and -shm files it keeps beside the database; make the directory writable or \
+         move the database to one that is",
+        dir.display()
+    )
+}
+
 /// Whether a command means to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
@@ -83,6 +93,21 @@ impl SqliteStore {
         if mode == OpenMode::ReadWrite && read_only_file {
             return Err(StoreError::ReadOnly { path: display });
         }
+        // SQLite keeps -wal and -shm files beside the database; in a
+        // read-only directory it cannot make them, and would only say
+        // "unable to open database file". Reading can do without them.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let read_only_dir = dir.metadata().is_ok_and(|m| m.permissions().readonly());
+        if mode == OpenMode::ReadWrite && read_only_dir {
+            return Err(StoreError::CannotOpen {
+                path: display,
+                detail: read_only_dir_detail(dir),
+            });
+        }
+        let read_only_file = read_only_file || (exists && read_only_dir);
         if mode == OpenMode::ReadOnly && !exists {
             // Reading a database that is not there shows an empty one, and
             // does not leave a new file behind a mistyped --db.
@@ -118,7 +143,10 @@ impl SqliteStore {
         };
         let conn = opened.map_err(|e| StoreError::CannotOpen {
             path: display.clone(),
-            detail: e.to_string(),
+            detail: match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::CannotOpen) => read_only_dir_detail(dir),
+                _ => e.to_string(),
+            },
         })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // The bundled SQLite is built with STAT4, under which a statement
@@ -171,6 +199,12 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// False for a database in memory: what a read-only open of a path that
+    /// holds no database yet gives.
+    pub fn on_disk(&self) -> bool {
+        self.conn.path().is_some_and(|p| !p.is_empty())
     }
 
     fn display_path(&self) -> String {
@@ -374,6 +408,30 @@ impl SqliteStore {
 
     /// Everything of `kinds` whose id starts with `prefix` (lowercase hex and
     /// dashes). At most `limit` of each kind.
+    /// The ids just before and just after `id` among sales orders,
+    /// reservations and processes: what the shortest unique prefix of `id`
+    /// must tell it apart from. Six index seeks.
+    pub fn neighbours(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let queries = [
+            "SELECT max(id) FROM salesorders WHERE id < ?1",
+            "SELECT min(id) FROM salesorders WHERE id > ?1",
+            "SELECT max(id) FROM reservations WHERE id < ?1",
+            "SELECT min(id) FROM reservations WHERE id > ?1",
+            "SELECT max(process_id) FROM events WHERE process_id < ?1",
+            "SELECT min(process_id) FROM events WHERE process_id > ?1",
+        ];
+        let mut found = Vec::new();
+        for sql in queries {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            if let Some(neighbour) =
+                stmt.query_row(params![id], |r| r.get::<_, Option<String>>(0))?
+            {
+                found.push(neighbour);
+            }
+        }
+        Ok(found)
+    }
+
     pub fn find(
         &self,
         prefix: &str,
@@ -526,6 +584,27 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The schema version, and how many rows each table holds, by status
+    /// where it has one: what `pi7 info` shows. Counts, no documents read.
+    pub fn counts(&self) -> Result<(i64, BTreeMap<String, u64>), StoreError> {
+        let version = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+        let mut counts = BTreeMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT 'events', count(*) FROM events
+             UNION ALL SELECT 'deliveries ' || status, count(*) FROM deliveries GROUP BY status
+             UNION ALL SELECT 'salesorders ' || status, count(*) FROM salesorders GROUP BY status
+             UNION ALL SELECT 'reservations ' || status, count(*) FROM reservations GROUP BY status",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (what, n) = row?;
+            counts.insert(what, n as u64);
+        }
+        Ok((version, counts))
     }
 
     /// (number of events, highest seq).

@@ -358,7 +358,6 @@ fn bad_flags_and_arguments_are_usage_errors() {
         &["completions", "tcsh"],
         &["events", "--since"],
         &["--now", "yesterday", "list"],
-        &[],
     ] {
         let run = env.run(args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);

@@ -132,7 +132,7 @@ fn a_bad_since_is_a_usage_error() {
 }
 
 /// Kills the child when dropped, so a failing assertion leaves no process.
-struct Killed(std::process::Child);
+pub struct Killed(pub std::process::Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {

@@ -99,7 +99,7 @@ fn events_is_a_table_in_seq_order() {
     let stdout = env.ok(&["events"]);
     let expected = format!(
         "\
-SEQ   ID        TOPIC                PROCESS   CAUSE     TIME
+SEQ   ID        TOPIC                PROCESS   CAUSE     TIME (UTC)
 1     {e1}  salesorder/request   {p}  -         2018-11-26 22:05:56
 2     {e2}  reservation/confirm  {p}  -         2018-11-26 22:05:59
 3     {e3}  reservation/confirm  {p}  -         2018-11-26 22:06:01
@@ -120,7 +120,7 @@ fn events_of_an_empty_log_is_the_header() {
     let env = TestEnv::new();
     assert_eq!(
         env.ok(&["events"]),
-        "SEQ   ID        TOPIC                PROCESS   CAUSE     TIME\n"
+        "SEQ   ID        TOPIC                PROCESS   CAUSE     TIME (UTC)\n"
     );
     assert_eq!(env.ok(&["events", "--json"]), "");
 }
@@ -148,7 +148,7 @@ ORDER     PROCESS   CUSTOMER    STATUS     CONFIRMED
     let stdout = env.ok(&["list", "reservations"]);
     let expected = format!(
         "\
-RESERVATION  PROCESS   LINE  RESERVED    STATUS       SINCE
+RESERVATION  PROCESS   LINE  RESERVED    STATUS       SINCE (UTC)
 {r1}     {p1}  1     some hotel  confirmed    2018-11-26 22:05:59
 {r2}     {p1}  2     a plane     confirmed    2018-11-26 22:06:01
 {r3}     {p2}  1     some hotel  unconfirmed  2018-11-26 22:05:56
@@ -185,14 +185,14 @@ LINE  RESERVED    STATUS     RESERVATION
 2     a plane     confirmed  {r2}
 
 history:
-TIME                 RESERVATION  RESERVED    STATUS
+TIME (UTC)           RESERVATION  RESERVED    STATUS
 2018-11-26 22:05:56  {s1}     some hotel  unconfirmed
 2018-11-26 22:05:56  {s2}     a plane     unconfirmed
 2018-11-26 22:05:59  {s1}     some hotel  confirmed
 2018-11-26 22:06:01  {s2}     a plane     confirmed
 
 events:
-SEQ   ID        TOPIC                PROCESS   CAUSE     TIME
+SEQ   ID        TOPIC                PROCESS   CAUSE     TIME (UTC)
 1     {e1}  salesorder/request   {sp}  -         2018-11-26 22:05:56
 2     {e2}  reservation/confirm  {sp}  -         2018-11-26 22:05:59
 3     {e3}  reservation/confirm  {sp}  -         2018-11-26 22:06:01
@@ -232,12 +232,12 @@ line         1: some hotel
 status       confirmed
 
 history:
-TIME                 RESERVATION  RESERVED    STATUS
+TIME (UTC)           RESERVATION  RESERVED    STATUS
 2018-11-26 22:05:56  {s1}     some hotel  unconfirmed
 2018-11-26 22:05:59  {s1}     some hotel  confirmed
 
 events:
-SEQ   ID        TOPIC                PROCESS   CAUSE     TIME
+SEQ   ID        TOPIC                PROCESS   CAUSE     TIME (UTC)
 1     {e1}  salesorder/request   {sp}  -         2018-11-26 22:05:56
 2     {e2}  reservation/confirm  {sp}  -         2018-11-26 22:05:59
 ",

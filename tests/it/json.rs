@@ -98,7 +98,10 @@ fn confirm_prints_one_reservation_document_per_line() {
     let lines = json_lines(&stdout);
     assert_eq!(lines.len(), 2);
     for (line, id) in lines.iter().zip(&order.reservations) {
-        assert_eq!(keys(line), ["_id", "processId", "object"]);
+        assert_eq!(
+            keys(line),
+            ["_id", "processId", "object", "changed", "salesorder"]
+        );
         assert_eq!(line["_id"], id.as_str());
         assert_eq!(line["processId"], order.process.as_str());
         assert_eq!(line["object"]["status"], "confirmed");

@@ -40,7 +40,8 @@ fn a_rejection_cancels_the_order_and_releases_every_other_reservation() {
         out,
         format!(
             "rejected     {}  a plane\n\
-             sales order  {}  koen  cancelled (0 of 3 lines confirmed): line 2 (a plane) rejected: no seats left\n",
+             sales order  {}  koen  cancelled (0 of 3 lines confirmed)\n\
+             reason       line 2 (a plane) rejected: no seats left\n",
             reservations[1],
             &text(&env.json(&["show", &process])["_id"])[..8]
         )
@@ -113,7 +114,7 @@ fn the_customer_can_withdraw_a_pending_order_but_not_a_confirmed_one() {
     let out = env.ok(&["cancel", &process[..8], "--reason", "changed my mind"]);
     assert!(
         out.ends_with(
-            "cancelled (0 of 3 lines confirmed): withdrawn by the customer: changed my mind\n"
+            "cancelled (0 of 3 lines confirmed)\nreason       withdrawn by the customer: changed my mind\n"
         ),
         "{out}"
     );
@@ -263,7 +264,8 @@ fn expire_rejects_reservations_older_than_the_deadline() {
         "{out}"
     );
     assert!(
-        out.contains("line 2 (a plane) rejected: expired; line 3 (a bike) rejected: expired"),
+        out.replace("\n             ", " ")
+            .contains("line 2 (a plane) rejected: expired; line 3 (a bike) rejected: expired"),
         "{out}"
     );
     assert_eq!(

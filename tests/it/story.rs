@@ -148,9 +148,15 @@ fn the_walkthrough_confirms_the_order_once() {
             reservations[0]
         )
     );
+    // The document as `show` has it, and that nothing changed.
+    let mut again = crate::util::json_lines(&run.stdout);
+    assert_eq!(again.len(), 1);
+    let again = again[0].as_object_mut().unwrap();
+    assert_eq!(again.remove("changed"), Some(serde_json::json!(false)));
+    assert_eq!(again.remove("salesorder").unwrap()["status"], "confirmed");
     assert_eq!(
-        crate::util::json_lines(&run.stdout),
-        [env.json(&["show", &reservations[0]])]
+        serde_json::Value::Object(again.clone()),
+        env.json(&["show", &reservations[0]])
     );
     let run = env.run_at(AGAIN, &["confirm", &reservations[1], &reservations[0]]);
     assert_eq!(run.code, 0, "{}", run.stderr);
