@@ -129,6 +129,19 @@ pub struct Error {
 }
 
 impl Error {
+    /// This error, after a command committed `what` (the confirmation of
+    /// reservation R, say): says that it is kept and what finishes it, so
+    /// that nobody has to guess whether to give the command again.
+    pub fn after_commit(self, what: &str) -> Self {
+        Error {
+            kind: self.kind,
+            source: self.source.context(format!(
+                "{what} recorded before it failed and is kept: `pi7 dispatch` delivers what is pending"
+            )),
+            recorded: self.recorded,
+        }
+    }
+
     /// This error, after `processes` were recorded: says so, and what
     /// finishes their work.
     pub fn recorded(self, processes: Vec<uuid::Uuid>) -> Self {

@@ -108,8 +108,10 @@ impl App {
                 render::clip(&order.customer, 24)
             ));
         }
-        self.settle()?;
-        self.submitted(process_id)
+        let what = format!("the amendment of process {process_id} was");
+        self.settle()
+            .and_then(|()| self.submitted(process_id))
+            .map_err(|e| e.after_commit(&what))
     }
 
     fn submitted(&self, process_id: Uuid) -> Result<Submitted> {
@@ -172,7 +174,23 @@ impl App {
                 ));
             }
         }
-        self.settle()?;
+        let what = match (decision, ids) {
+            (Decision::Confirm, [one]) => format!("the confirmation of reservation {one} was"),
+            (Decision::Reject { .. }, [one]) => format!("the rejection of reservation {one} was"),
+            (Decision::Confirm, many) => {
+                format!("the confirmation of {} reservations was", many.len())
+            }
+            (Decision::Reject { .. }, many) => {
+                format!("the rejection of {} reservations was", many.len())
+            }
+        };
+        let recorded = unchanged.len() < ids.len();
+        self.settle()
+            .and_then(|()| self.decided(ids, unchanged))
+            .map_err(|e| if recorded { e.after_commit(&what) } else { e })
+    }
+
+    fn decided(&self, ids: &[Uuid], unchanged: Vec<Uuid>) -> Result<Decided> {
         let mut reservations = Vec::with_capacity(ids.len());
         let mut processes = BTreeSet::new();
         for id in ids {
@@ -208,8 +226,10 @@ impl App {
                 "the order of process {process_id} is already cancelled; nothing changed"
             ));
         }
-        self.settle()?;
-        Ok(self.store.sales_order_by_process(process_id)?)
+        let what = format!("the cancellation of process {process_id} was");
+        self.settle()
+            .and_then(|()| Ok(self.store.sales_order_by_process(process_id)?))
+            .map_err(|e| e.after_commit(&what))
     }
 
     /// Rejects, with reason "expired", every unconfirmed reservation made

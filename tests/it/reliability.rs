@@ -427,3 +427,43 @@ fn a_submit_that_fails_at_any_write_leaves_nothing_or_says_what_it_recorded() {
     // Both kinds of failure happened: before the commit and after it.
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
 }
+
+#[test]
+fn a_confirm_that_fails_at_any_write_leaves_nothing_or_says_it_is_kept() {
+    let mut outcomes = std::collections::BTreeSet::new();
+    for n in 1.. {
+        assert!(n < 200, "confirm never ran out of writes to fail");
+        let env = TestEnv::new();
+        let order = env.submit_example();
+        env.ok(&["--hold", "submit", &example("order-3.json")]);
+        let before = env.snapshot();
+        let run = env.exec(
+            env.cmd()
+                .env("PI7_FAIL_AT_WRITE", n.to_string())
+                .args(["confirm", &order.reservations[0]]),
+        );
+        if run.code == 0 {
+            break;
+        }
+        assert_eq!(run.code, 4, "write {n}: {}", run.stderr);
+        let last = run.stderr.lines().last().unwrap_or_default();
+        if env.snapshot() == before {
+            assert!(!last.contains("recorded"), "write {n}: {last}");
+            outcomes.insert("nothing recorded");
+            continue;
+        }
+        outcomes.insert("kept and said so");
+        assert!(
+            last.contains(&format!(
+                "the confirmation of reservation {} was recorded before it failed and is kept: `pi7 dispatch` delivers what is pending",
+                order.reservations[0]
+            )),
+            "write {n}: {last}"
+        );
+        env.ok(&["dispatch"]);
+        let doc = env.json(&["show", &order.reservations[0]]);
+        assert_eq!(doc["object"]["status"], "confirmed");
+        verify_ok(&env);
+    }
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+}
