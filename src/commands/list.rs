@@ -110,7 +110,11 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
                 ctx.note("no sales orders match")?;
             } else {
                 let ids = app.short_ids(orders.iter().flat_map(|o| [o.id, o.process_id]))?;
-                write!(ctx.out, "{}", render::orders_table(&orders, &ids))?;
+                write!(
+                    ctx.out,
+                    "{}",
+                    render::orders_table(&orders, &ids, ctx.width())
+                )?;
             }
         }
         What::Reservations => {
@@ -148,7 +152,7 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
                 write!(
                     ctx.out,
                     "{}",
-                    render::reservations_table(&reservations, &ids)
+                    render::reservations_table(&reservations, &ids, ctx.width())
                 )?;
             }
         }

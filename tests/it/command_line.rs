@@ -762,3 +762,27 @@ fn list_takes_a_limit_a_sort_and_the_other_way_round() {
     );
     env.fails(&["list", "--limit", "0"], 2);
 }
+
+#[test]
+fn list_tables_follow_a_terminal_narrower_than_80_columns() {
+    let env = TestEnv::new();
+    env.submit_stdin(
+        r#"{"customer": "a customer with a rather long name indeed", "reservations": [{"id": 1, "reserved": "a room with a view of the sea"}]}"#,
+    );
+    let at = |columns: &str, what: &str| -> String {
+        let run = env.exec(env.cmd().env("COLUMNS", columns).args(["list", what]));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    // Ids, statuses, times and headers do not shrink: reservations need 71.
+    for (what, columns) in [("orders", 60), ("reservations", 72)] {
+        let wide = at("200", what);
+        assert_eq!(wide, env.ok(&["list", what]), "never wider than 80");
+        let narrow = at(&columns.to_string(), what);
+        for line in narrow.lines() {
+            assert!(crate::util::width(line) <= columns, "{what}: {line}");
+        }
+        assert!(narrow.contains('…'), "{narrow}");
+        assert_ne!(narrow, wide);
+    }
+}
