@@ -695,7 +695,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__list)
-            opts="-v -h --status --process --customer --db --json --verbose --hold --help orders reservations"
+            opts="-v -h --status --process --customer --sort --reverse --limit --db --json --verbose --hold --help orders reservations"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,6 +710,14 @@ _pi7() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "status customer reserved since" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,7 +64,13 @@ rejected\t''
 released\t''"
 complete -c pi7 -n "__fish_pi7_using_subcommand list" -l process -d 'Only those of this process (any ID of the process, or a unique prefix)' -r
 complete -c pi7 -n "__fish_pi7_using_subcommand list" -l customer -d 'Only those of this customer' -r
+complete -c pi7 -n "__fish_pi7_using_subcommand list" -l sort -d 'In this order instead of the order they were made: `status`, `customer` (orders), `reserved` or `since` (reservations: when their status last changed)' -r -f -a "status\t''
+customer\t''
+reserved\t''
+since\t''"
+complete -c pi7 -n "__fish_pi7_using_subcommand list" -l limit -d 'At most this many (after sorting)' -r
 complete -c pi7 -n "__fish_pi7_using_subcommand list" -l db -d 'The database file [default: pi7.db in the platform data directory, e.g. ~/.local/share/pi7/pi7.db]' -r -F
+complete -c pi7 -n "__fish_pi7_using_subcommand list" -l reverse -d 'The other way round (with `--sort`, or newest first without)'
 complete -c pi7 -n "__fish_pi7_using_subcommand list" -l json -d 'Print machine-readable JSON on stdout instead of tables'
 complete -c pi7 -n "__fish_pi7_using_subcommand list" -s v -l verbose -d 'Print the workflow log on stderr, in the original PI 7\'s style'
 complete -c pi7 -n "__fish_pi7_using_subcommand list" -l hold -d 'Append events and their deliveries but deliver nothing (`pi7 dispatch` delivers them later)'

@@ -217,11 +217,28 @@ struct OrderRow {
     confirmed: String,
 }
 
-pub fn orders_table(orders: &[SalesOrderDoc], ids: &ShortIds) -> String {
+/// Renders a table whose free-text column is clipped to `budget` columns,
+/// narrowing that column (down to 4) until the table fits `width`: 80, or a
+/// narrower terminal's width.
+fn fitted(width: usize, budget: usize, make: impl Fn(usize) -> String) -> String {
+    let text = make(budget);
+    let widest = text.lines().map(self::width).max().unwrap_or(0);
+    if widest <= width {
+        return text;
+    }
+    make(budget.saturating_sub(widest - width).max(4))
+}
+
+/// `pi7 list`: orders in `width` columns, customers clipped to fit.
+pub fn orders_table(orders: &[SalesOrderDoc], ids: &ShortIds, width: usize) -> String {
+    fitted(width, 24, |budget| orders_rows(orders, ids, budget))
+}
+
+fn orders_rows(orders: &[SalesOrderDoc], ids: &ShortIds, budget: usize) -> String {
     table(orders.iter().map(|o| OrderRow {
         id: ids.short(&o.id),
         process: ids.short(&o.process_id),
-        customer: clip(o.object.customer.as_deref().unwrap_or("?"), 24),
+        customer: clip(o.object.customer.as_deref().unwrap_or("?"), budget),
         status: o.object.status.to_string(),
         confirmed: format!(
             "{}/{}",
@@ -247,13 +264,21 @@ struct ReservationRow {
     since: String,
 }
 
-pub fn reservations_table(reservations: &[ReservationDoc], ids: &ShortIds) -> String {
+/// `pi7 list reservations`: in `width` columns, what is reserved clipped
+/// to fit.
+pub fn reservations_table(reservations: &[ReservationDoc], ids: &ShortIds, width: usize) -> String {
+    fitted(width, 16, |budget| {
+        reservations_rows(reservations, ids, budget)
+    })
+}
+
+fn reservations_rows(reservations: &[ReservationDoc], ids: &ShortIds, budget: usize) -> String {
     table(reservations.iter().map(|r| {
         ReservationRow {
             id: ids.short(&r.id),
             process: ids.short(&r.process_id),
             line: r.object.id,
-            reserved: clip(&r.object.reserved, 16),
+            reserved: clip(&r.object.reserved, budget),
             status: r.object.status.to_string(),
             since: r
                 .object

@@ -3,7 +3,9 @@
 use super::Context;
 use crate::app::{self, Access, ListFilter};
 use crate::domain::{OrderStatus, ReservationStatus};
+use crate::error::InputError;
 use crate::render;
+use clap::ValueEnum as _;
 
 /// List sales orders or reservations
 #[derive(Debug, clap::Args)]
@@ -24,6 +26,28 @@ pub struct Args {
     /// Only those of this customer
     #[arg(long)]
     pub customer: Option<String>,
+
+    /// In this order instead of the order they were made: `status`,
+    /// `customer` (orders), `reserved` or `since` (reservations: when their
+    /// status last changed)
+    #[arg(long, value_enum, value_name = "KEY")]
+    pub sort: Option<SortKey>,
+
+    /// The other way round (with `--sort`, or newest first without)
+    #[arg(long)]
+    pub reverse: bool,
+
+    /// At most this many (after sorting)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    Status,
+    Customer,
+    Reserved,
+    Since,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,28 +63,88 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         process: args.process,
         customer: args.customer,
     };
+    let arranged = args.sort.is_some() || args.reverse || args.limit.is_some();
+    let limit = args.limit.map_or(usize::MAX, |n| n as usize);
+    match (args.what, args.sort) {
+        (What::Orders, Some(key @ (SortKey::Reserved | SortKey::Since)))
+        | (What::Reservations, Some(key @ SortKey::Customer)) => {
+            return Err(InputError(format!(
+                "--sort {} does not apply to {}: orders sort by status or customer, \
+                 reservations by status, reserved or since",
+                key.to_possible_value()
+                    .map_or("?".into(), |v| v.get_name().to_string()),
+                match args.what {
+                    What::Orders => "orders",
+                    What::Reservations => "reservations",
+                }
+            ))
+            .into());
+        }
+        _ => {}
+    }
     match args.what {
         What::Orders => {
-            if ctx.json {
+            if ctx.json && !arranged {
                 let mut array = JsonArray::start(&mut *ctx.out);
                 app.for_each_order(&filter, &mut |doc| array.push(&doc))?;
                 return Ok(array.end()?);
             }
-            let orders = app.orders(&filter)?;
+            let mut orders = app.orders(&filter)?;
+            match args.sort {
+                // In the order of their lifecycle: pending, confirmed, cancelled.
+                Some(SortKey::Status) => orders
+                    .sort_by_key(|o| OrderStatus::ALL.iter().position(|s| *s == o.object.status)),
+                Some(SortKey::Customer) => {
+                    orders.sort_by(|a, b| a.object.customer.cmp(&b.object.customer))
+                }
+                _ => {}
+            }
+            if args.reverse {
+                orders.reverse();
+            }
+            orders.truncate(limit);
+            if ctx.json {
+                return Ok(ctx.json_pretty(&orders)?);
+            }
             if orders.is_empty() {
                 ctx.note("no sales orders match")?;
             } else {
                 let ids = app.short_ids(orders.iter().flat_map(|o| [o.id, o.process_id]))?;
-                write!(ctx.out, "{}", render::orders_table(&orders, &ids))?;
+                write!(
+                    ctx.out,
+                    "{}",
+                    render::orders_table(&orders, &ids, ctx.width())
+                )?;
             }
         }
         What::Reservations => {
-            if ctx.json {
+            if ctx.json && !arranged {
                 let mut array = JsonArray::start(&mut *ctx.out);
                 app.for_each_reservation(&filter, &mut |doc| array.push(&doc))?;
                 return Ok(array.end()?);
             }
-            let reservations = app.reservations(&filter)?;
+            let mut reservations = app.reservations(&filter)?;
+            match args.sort {
+                Some(SortKey::Status) => reservations.sort_by_key(|r| {
+                    ReservationStatus::ALL
+                        .iter()
+                        .position(|s| *s == r.object.status)
+                }),
+                Some(SortKey::Reserved) => {
+                    reservations.sort_by(|a, b| a.object.reserved.cmp(&b.object.reserved))
+                }
+                Some(SortKey::Since) => {
+                    reservations.sort_by_key(|r| r.object.history.last().map(|h| h.time))
+                }
+                _ => {}
+            }
+            if args.reverse {
+                reservations.reverse();
+            }
+            reservations.truncate(limit);
+            if ctx.json {
+                return Ok(ctx.json_pretty(&reservations)?);
+            }
             if reservations.is_empty() {
                 ctx.note("no reservations match")?;
             } else {
@@ -68,7 +152,7 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
                 write!(
                     ctx.out,
                     "{}",
-                    render::reservations_table(&reservations, &ids)
+                    render::reservations_table(&reservations, &ids, ctx.width())
                 )?;
             }
         }

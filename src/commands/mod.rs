@@ -200,6 +200,24 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
+    /// How wide tables may be: 80 columns, or the terminal's width when it
+    /// is narrower (`COLUMNS` when set, as shells set it; never under 40,
+    /// where the ids alone would not fit).
+    pub fn width(&self) -> usize {
+        use std::io::IsTerminal;
+        let terminal = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .or_else(|| {
+                std::io::stdout()
+                    .is_terminal()
+                    .then(terminal_size::terminal_size)
+                    .flatten()
+                    .map(|(w, _)| usize::from(w.0))
+            });
+        terminal.map_or(80, |w| w.clamp(40, 80))
+    }
+
     /// Prints workflow log lines on stderr when `-v` asked for them.
     pub fn log(&mut self, lines: &[String]) -> std::io::Result<()> {
         if self.verbose {

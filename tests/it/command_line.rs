@@ -716,3 +716,73 @@ fn info_says_which_database_is_in_use_and_what_it_holds() {
         "{json}"
     );
 }
+
+#[test]
+fn list_takes_a_limit_a_sort_and_the_other_way_round() {
+    let env = TestEnv::new();
+    for customer in ["carol", "alice", "bob"] {
+        env.submit_stdin(&format!(
+            "{{\"customer\": \"{customer}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"room of {customer}\"}}]}}"
+        ));
+    }
+    let customers = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["list"];
+        all.extend_from_slice(args);
+        env.json(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| crate::util::text(&o["object"]["customer"]))
+            .collect()
+    };
+    assert_eq!(customers(&[]), ["carol", "alice", "bob"]);
+    assert_eq!(customers(&["--limit", "2"]), ["carol", "alice"]);
+    assert_eq!(
+        customers(&["--sort", "customer"]),
+        ["alice", "bob", "carol"]
+    );
+    assert_eq!(
+        customers(&["--sort", "customer", "--reverse", "--limit", "1"]),
+        ["carol"]
+    );
+    assert_eq!(customers(&["--reverse"]), ["bob", "alice", "carol"]);
+    let table = env.ok(&["list", "--sort", "customer", "--limit", "2"]);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.lines().nth(1).unwrap().contains("alice"), "{table}");
+    let reserved = env.ok(&["list", "reservations", "--sort", "reserved", "--reverse"]);
+    assert!(
+        reserved.lines().nth(1).unwrap().contains("room of carol"),
+        "{reserved}"
+    );
+    let stderr = env.fails(&["list", "--sort", "since"], 2);
+    assert_one_line(&stderr);
+    assert!(
+        stderr.contains("--sort since does not apply to orders"),
+        "{stderr}"
+    );
+    env.fails(&["list", "--limit", "0"], 2);
+}
+
+#[test]
+fn list_tables_follow_a_terminal_narrower_than_80_columns() {
+    let env = TestEnv::new();
+    env.submit_stdin(
+        r#"{"customer": "a customer with a rather long name indeed", "reservations": [{"id": 1, "reserved": "a room with a view of the sea"}]}"#,
+    );
+    let at = |columns: &str, what: &str| -> String {
+        let run = env.exec(env.cmd().env("COLUMNS", columns).args(["list", what]));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    // Ids, statuses, times and headers do not shrink: reservations need 71.
+    for (what, columns) in [("orders", 60), ("reservations", 72)] {
+        let wide = at("200", what);
+        assert_eq!(wide, env.ok(&["list", what]), "never wider than 80");
+        let narrow = at(&columns.to_string(), what);
+        for line in narrow.lines() {
+            assert!(crate::util::width(line) <= columns, "{what}: {line}");
+        }
+        assert!(narrow.contains('…'), "{narrow}");
+        assert_ne!(narrow, wide);
+    }
+}

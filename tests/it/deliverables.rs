@@ -66,3 +66,50 @@ fn the_committed_completions_are_what_pi7_generates() {
         assert!(generated.contains("submit"), "{shell}: {generated}");
     }
 }
+
+/// The man pages in `man/` are what clap_mangen makes of the current
+/// clap definition: `pi7.1`, and `pi7-COMMAND.1` for each command.
+/// `PI7_UPDATE_MAN=1 cargo test --test tests man_pages` writes them anew.
+#[test]
+fn the_committed_man_pages_are_what_the_cli_generates() {
+    use clap::CommandFactory;
+    let generated = tempfile::tempdir().unwrap();
+    clap_mangen::generate_to(pi7::cli::Cli::command(), generated.path()).unwrap();
+    let man = repo_file("man");
+    if std::env::var_os("PI7_UPDATE_MAN").is_some() {
+        let _ = std::fs::remove_dir_all(&man);
+        std::fs::create_dir_all(&man).unwrap();
+        for page in std::fs::read_dir(generated.path()).unwrap() {
+            let page = page.unwrap().path();
+            std::fs::copy(&page, man.join(page.file_name().unwrap())).unwrap();
+        }
+    }
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let pages = names(generated.path());
+    assert!(pages.contains(&"pi7.1".to_string()) && pages.contains(&"pi7-submit.1".to_string()));
+    let regenerate =
+        "regenerate them with\n\n    PI7_UPDATE_MAN=1 cargo test --test tests man_pages\n";
+    assert_eq!(
+        names(&man),
+        pages,
+        "man/ does not hold one page per command; {regenerate}"
+    );
+    for page in &pages {
+        let want = std::fs::read_to_string(generated.path().join(page)).unwrap();
+        let have = std::fs::read_to_string(man.join(page)).unwrap();
+        assert!(
+            want == have,
+            "man/{page} is not what the CLI generates now; {regenerate}"
+        );
+    }
+}

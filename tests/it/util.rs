@@ -334,3 +334,8 @@ pub fn assert_one_line(stderr: &str) {
         "expected a pi7 error, got: {stderr:?}"
     );
 }
+
+/// How many terminal columns `text` takes.
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
