@@ -41,7 +41,8 @@ fn sqlite_floor(dir: &std::path::Path) -> f64 {
     let mut n = 0u64;
     while started.elapsed() < seconds() {
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        conn.execute("INSERT INTO t (v) VALUES (?1)", ["a plane"]).unwrap();
+        conn.execute("INSERT INTO t (v) VALUES (?1)", ["a plane"])
+            .unwrap();
         conn.execute_batch("COMMIT").unwrap();
         n += 1;
     }
@@ -67,9 +68,17 @@ fn pi7() -> String {
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/pi7").into())
 }
 
+// The child is handed to `Server`, whose `drop` stops and waits for it.
+#[allow(clippy::zombie_processes)]
 fn serve(db: &std::path::Path) -> Server {
     let mut child = Command::new(pi7())
-        .args(["--db", &db.display().to_string(), "serve", "--addr", "127.0.0.1:0"])
+        .args([
+            "--db",
+            &db.display().to_string(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .expect("pi7 serve starts (cargo build --release first)");
@@ -77,7 +86,10 @@ fn serve(db: &std::path::Path) -> Server {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "pi7 serve ended");
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.wait();
+            panic!("pi7 serve ended before printing its URL");
+        }
         if let Some(at) = line.find("http://") {
             let url = line[at..].split_whitespace().next().unwrap();
             let url = url.trim_end_matches('/').to_string();
@@ -172,12 +184,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let floor = sqlite_floor(dir.path());
     println!("SQLite floor (single-row WAL commits, one process): {floor:.0}/s");
-    println!("{:<22} {:>7} {:>10} {:>9} {:>9} {:>11}", "workload", "clients", "ops/s", "p50 ms", "p99 ms", "x floor");
+    println!(
+        "{:<22} {:>7} {:>10} {:>9} {:>9} {:>11}",
+        "workload", "clients", "ops/s", "p50 ms", "p99 ms", "x floor"
+    );
     for clients in LEVELS {
         let db = dir.path().join(format!("confirm-{clients}.db"));
         // Enough reservations that no client runs out: the floor bounds
         // how many confirms a run can make.
-        let ids = seed(&db, ((floor * seconds().as_secs_f64()) as usize / 2).clamp(2_000, 40_000));
+        let ids = seed(
+            &db,
+            ((floor * seconds().as_secs_f64()) as usize / 2).clamp(2_000, 40_000),
+        );
         let server = serve(&db);
         let next = AtomicUsize::new(0);
         let url = format!("{}/api/store/reservation/confirmed", server.url);
@@ -206,7 +224,11 @@ fn main() {
         )
         .unwrap();
         let result = load(clients, &|agent| {
-            let submitted = post(agent, &format!("{}/api/web/salesorder/request", server.url), &story_body);
+            let submitted = post(
+                agent,
+                &format!("{}/api/web/salesorder/request", server.url),
+                &story_body,
+            );
             for r in submitted["reservations"].as_array().unwrap() {
                 let id = r["_id"].as_str().unwrap();
                 post(agent, &url, &format!("\"{id}\""));
