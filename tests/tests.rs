@@ -10,6 +10,8 @@ mod util;
 
 #[path = "it/bad_input.rs"]
 mod bad_input;
+#[path = "it/browser.rs"]
+mod browser;
 #[path = "it/command_line.rs"]
 mod command_line;
 #[path = "it/deliverables.rs"]

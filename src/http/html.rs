@@ -193,6 +193,16 @@ pub fn process(view: &ProcessView) -> String {
         "<section id=\"process\"><h1>Process <code>{}</code></h1>",
         p.process_id
     );
+    let _ = write!(
+        html,
+        "<h2>Flow</h2><p>Each event in the lane of the component that published it; an arrow from an event to each event its handling published.</p><figure id=\"flow\">{}</figure>",
+        svg::flow(&p.events)
+    );
+    let _ = write!(
+        html,
+        "<h2>Saga timeline</h2><p>Each delivery to the sales-order saga, in the order it was handled, with the order's status after it.</p><figure id=\"timeline\">{}</figure>",
+        svg::timeline(&view.timeline)
+    );
     match &p.salesorder {
         Some(order) => html.push_str(&order_card(order)),
         None => html.push_str("<p class=\"empty\">no sales order yet: no event of this process has reached the saga</p>"),
@@ -215,17 +225,7 @@ pub fn process(view: &ProcessView) -> String {
             s = r.object.status.as_str(),
         );
     }
-    html.push_str("</tbody></table>");
-    let _ = write!(
-        html,
-        "<h2>Flow</h2><p>Each event in the lane of the component that published it; an arrow from an event to each event its handling published.</p><figure id=\"flow\">{}</figure>",
-        svg::flow(&p.events)
-    );
-    let _ = write!(
-        html,
-        "<h2>Saga timeline</h2><p>Each delivery to the sales-order saga, in the order it was handled, with the order's status after it.</p><figure id=\"timeline\">{}</figure>",
-        svg::timeline(&view.timeline)
-    );
+    html.push_str("</tbody></table><h2>Deliveries to the saga</h2>");
     html.push_str("<table><thead><tr><th>step</th><th>event</th><th>topic</th><th>delivery</th><th>status after</th><th>lines confirmed</th></tr></thead><tbody>");
     for s in &view.timeline {
         let _ = write!(

@@ -17,7 +17,7 @@ const LANE_H: i64 = 80;
 
 fn lane_name(source: Source) -> &'static str {
     match source {
-        Source::Web => "web (commands)",
+        Source::Web => "web",
         Source::Reservation => "reservation",
         Source::SalesOrder => "sales order",
     }
