@@ -19,8 +19,8 @@
 //!
 //! Messages are acknowledged (PUBACK) only after they were taken or dead-
 //! lettered, so a message in hand when pi7 dies is delivered again. The
-//! request topic is a shared subscription (`$share/pi7/...`), so that of
-//! several pi7 inboxes on one broker one takes each message.
+//! topics are shared subscriptions (`$share/pi7-NAME/...`), so that of
+//! several inboxes of one relay name one takes each message.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,8 +41,6 @@ use crate::domain::Topic;
 pub const CONFIRM_TOPIC: &str = "pi7/command/confirm";
 pub const REJECT_TOPIC: &str = "pi7/command/reject";
 pub const CANCEL_TOPIC: &str = "pi7/command/cancel";
-/// The group of the shared subscriptions every pi7 inbox joins.
-const SHARE: &str = "$share/pi7/";
 
 /// A message, read.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,7 +156,7 @@ pub fn run(
             sleep_unless(stop, Duration::from_millis(200));
             continue;
         }
-        let (connected, error) = session(&options, taker, stop, active, note);
+        let (connected, error) = session(&options, name, taker, stop, active, note);
         if stop.load(Ordering::Relaxed) {
             return;
         }
@@ -180,17 +178,22 @@ pub fn run(
 /// One connection: (whether it connected, why it ended unless asked to).
 fn session(
     options: &MqttOptions,
+    name: &str,
     taker: &mut dyn Taker,
     stop: &AtomicBool,
     active: &AtomicBool,
     note: &Note,
 ) -> (bool, Option<String>) {
     let (client, mut connection) = Client::new(options.clone(), 64);
+    // A shared subscription per relay name: of the inboxes of one pi7
+    // system one takes each message; another system (another name) gets
+    // its own copy.
+    let share = format!("$share/pi7-{name}/");
     let topics = [
-        format!("{SHARE}{}", Topic::SalesOrderRequest.as_str()),
-        format!("{SHARE}{CONFIRM_TOPIC}"),
-        format!("{SHARE}{REJECT_TOPIC}"),
-        format!("{SHARE}{CANCEL_TOPIC}"),
+        format!("{share}{}", Topic::SalesOrderRequest.as_str()),
+        format!("{share}{CONFIRM_TOPIC}"),
+        format!("{share}{REJECT_TOPIC}"),
+        format!("{share}{CANCEL_TOPIC}"),
     ];
     let filters = topics.iter().map(|t| Filter::new(t, QoS::AtLeastOnce));
     if let Err(e) = client.subscribe_many(filters) {

@@ -143,6 +143,11 @@ impl Broker {
         // connection's loop wakes to look at its stop flag.
         options.set_keep_alive(Duration::from_secs(5));
         options.set_connection_timeout(5);
+        // Without it, Nagle's algorithm holds a small publish back until
+        // the broker's delayed ACK of the one before (tens of ms a message).
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        options.set_network_options(network);
         if let Some(user) = &self.username {
             options.set_credentials(user.clone(), self.password.clone().unwrap_or_default());
         }

@@ -404,8 +404,13 @@ fn short_random() -> String {
 
 /// Checks a relay's configuration before anything connects.
 pub fn check(config: &Config) -> Result<(), InputError> {
-    if config.name.trim().is_empty() {
-        return Err(InputError("the relay name is empty".into()));
+    // The name goes into topic filters and client ids.
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if config.name.is_empty() || !config.name.chars().all(allowed) {
+        return Err(InputError(format!(
+            "--name '{}' is not a relay name: use letters, digits, '-', '_' and '.'",
+            config.name
+        )));
     }
     if config.lease < Duration::from_millis(300) {
         return Err(InputError("--lease must be at least 300ms".into()));

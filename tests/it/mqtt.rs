@@ -302,6 +302,22 @@ fn an_outside_request_is_submitted_once_and_commands_confirm_or_are_dead_lettere
         recorded.last().unwrap().1.contains("confirmed"),
         "{recorded:?}"
     );
+
+    // A request published while no inbox runs waits on the broker for the
+    // inbox's session.
+    let later = "6b91c191-1f2e-4d3c-8b4a-000000000002";
+    let request = json!({"processId": later, "salesorder": {
+        "customer": "later", "reservations": [{"id": 1, "reserved": "a boat"}]}});
+    publish(
+        &broker,
+        "salesorder/request",
+        request.to_string().as_bytes(),
+    );
+    let relay = Relay::start(&env, &broker, &["--inbox"]);
+    wait_for("the request published while away", || {
+        log(&env).iter().any(|e| text(&e["processId"]) == later)
+    });
+    relay.terminate();
 }
 
 #[test]
@@ -413,4 +429,9 @@ fn a_bad_broker_url_is_refused_in_one_line() {
         2,
     );
     assert_eq!(stderr, "pi7: error: --lease must be at least 300ms\n");
+    let stderr = env.fails(&["relay", "--mqtt", "mqtt://h", "--name", "a/#"], 2);
+    assert_eq!(
+        stderr,
+        "pi7: error: --name 'a/#' is not a relay name: use letters, digits, '-', '_' and '.'\n"
+    );
 }
