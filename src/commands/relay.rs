@@ -1,22 +1,17 @@
 //! `pi7 relay`: pi7 on an MQTT broker. The log goes out (the relay), and
 //! with `--inbox` requests and commands come in, each taken through the
-//! same code as the command that a person would type.
+//! same use case (`app`) as the command that a person would type.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use uuid::Uuid;
-
-use super::confirm::{decide, resolve_reservations, Decision};
-use super::{cancel, Context};
-use crate::mqtt::inbox::{self, Command, Taker};
+use super::Context;
+use crate::app::{self, Access, App};
+use crate::mqtt::inbox;
 use crate::mqtt::relay::{self, Config, Note};
 use crate::mqtt::Broker;
-use crate::operations;
-use crate::store::{OpenMode, Store};
 
 /// Publish the event log on an MQTT broker, in log order, each event at
 /// least once; with --inbox, also take orders and commands published there
@@ -66,7 +61,7 @@ pub struct Args {
     pub poll: Duration,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let broker = Broker::parse(
         &args.mqtt,
@@ -85,7 +80,15 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         poll: args.poll.max(Duration::from_millis(1)),
     };
     relay::check(&config)?;
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
+    // A long-running face: the clock is read for each command it takes,
+    // unless PI7_NOW fixes it.
+    let options = app::Options {
+        now: ctx.fixed_now,
+        hold: ctx.hold,
+        log: ctx.verbose,
+    };
+    let db = ctx.db_path()?;
+    let mut relay_db = App::open(&db, Access::Write, options.clone())?;
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -94,117 +97,26 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let note: Note = Arc::new(|line: &str| {
-        let _ = writeln!(std::io::stderr(), "pi7: {line}");
+        let _ = writeln!(std::io::stderr(), "{line}");
     });
     let holding = Arc::new(AtomicBool::new(false));
-    let inbox_thread = args.inbox.then(|| {
-        let mut taker = CliTaker {
-            db: ctx.db_path(),
-            now: ctx.now_override,
-            verbose: ctx.verbose,
-            hold: ctx.hold,
-        };
+    let inbox_thread = if args.inbox {
+        let mut inbox_db = App::open(&db, Access::Write, options)?;
         let (broker, name) = (config.broker.clone(), config.name.clone());
         let (stop, holding, note) = (Arc::clone(&stop), Arc::clone(&holding), Arc::clone(&note));
-        std::thread::spawn(move || inbox::run(&broker, &name, &mut taker, &stop, &holding, &note))
-    });
-    let relayed = relay::run(&mut store, &config, &stop, &holding, &note);
+        Some(std::thread::spawn(move || {
+            inbox::run(&broker, &name, &mut inbox_db, &stop, &holding, &note)
+        }))
+    } else {
+        None
+    };
+    let relayed = relay::run(&mut relay_db, &config, &stop, &holding, &note);
     // Whatever ended the relay ends the inbox too.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(thread) = inbox_thread {
         let _ = thread.join();
     }
     relayed?;
-    note("relay: stopped");
+    note("pi7: relay: stopped");
     Ok(())
-}
-
-/// Takes the inbox's commands as the command line does: the same lookups,
-/// the same operations, the same delivery afterwards.
-struct CliTaker {
-    db: Result<PathBuf, crate::store::StoreError>,
-    now: Option<i64>,
-    verbose: bool,
-    hold: bool,
-}
-
-impl CliTaker {
-    fn take_with(&self, command: &Command, ctx: &mut Context) -> anyhow::Result<()> {
-        match command {
-            Command::Submit { process_id, order } => {
-                let mut store = ctx.open(OpenMode::ReadWrite)?;
-                let now = ctx.now;
-                let (taken, log) = store.transaction(&mut |tx| {
-                    // Once per processId: a redelivery, or pi7's own request
-                    // back from the relay, finds it in the log.
-                    if tx.has_process(*process_id)? {
-                        return Ok((false, Vec::new()));
-                    }
-                    let acted = operations::submit(tx, order, *process_id, Uuid::new_v4(), now)?;
-                    Ok((true, acted.log))
-                })?;
-                ctx.log(&log)?;
-                if taken {
-                    ctx.settle(&mut store)?;
-                }
-                Ok(())
-            }
-            Command::Confirm { id } | Command::Reject { id, .. } => {
-                let mut store = ctx.open(OpenMode::ReadWrite)?;
-                let ids = resolve_reservations(&store, std::slice::from_ref(id))?;
-                let decision = match command {
-                    Command::Reject { reason, .. } => Decision::Reject {
-                        reason: reason.clone(),
-                    },
-                    _ => Decision::Confirm,
-                };
-                decide(ctx, &mut store, &ids, &decision)
-            }
-            Command::Cancel { id, reason } => cancel::run(
-                ctx,
-                cancel::Args {
-                    id: id.clone(),
-                    reason: reason.clone(),
-                },
-            ),
-        }
-    }
-}
-
-impl Taker for CliTaker {
-    fn take(&mut self, command: &Command) -> Result<String, String> {
-        let mut out = std::io::sink();
-        let mut err = Vec::new();
-        let mut ctx = self.context(&mut out, &mut err);
-        let result = self.take_with(command, &mut ctx);
-        // The notes a command prints ("already confirmed; nothing changed")
-        // and, with -v, the workflow log.
-        let _ = std::io::stderr().write_all(&err);
-        result.map(|()| String::new()).map_err(|e| format!("{e:#}"))
-    }
-
-    fn record_dead_letter(&mut self, topic: &str, body: &[u8], reason: &str) -> Result<(), String> {
-        let mut out = std::io::sink();
-        let mut err = Vec::new();
-        let ctx = self.context(&mut out, &mut err);
-        let now = ctx.now;
-        ctx.open(OpenMode::ReadWrite)
-            .and_then(|mut store| store.record_dead_letter(now, topic, body, reason))
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl CliTaker {
-    fn context<'a>(&self, out: &'a mut dyn Write, err: &'a mut dyn Write) -> Context<'a> {
-        Context {
-            db: self.db.as_ref().ok().cloned(),
-            json: false,
-            verbose: self.verbose,
-            hold: self.hold,
-            now: self.now.unwrap_or_else(super::clock_now),
-            now_override: self.now,
-            out,
-            err,
-        }
-    }
 }

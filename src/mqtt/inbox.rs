@@ -35,8 +35,10 @@ use uuid::Uuid;
 
 use super::relay::Note;
 use super::{sleep_unless, wire, Backoff, Broker};
+use crate::app::{App, Decision, Diagnostic};
 use crate::domain::order::{parse_orders, OrderRequest};
 use crate::domain::Topic;
+use crate::render;
 
 pub const CONFIRM_TOPIC: &str = "pi7/command/confirm";
 pub const REJECT_TOPIC: &str = "pi7/command/reject";
@@ -62,12 +64,50 @@ pub enum Command {
     },
 }
 
-/// Carries a command out, as the command line would. `Err` is the one-line
-/// reason it was not taken; nothing was written then.
+/// Carries a command out, as the command line would. `Ok` holds the lines
+/// it had to say on stderr (notes, and the workflow log when asked for);
+/// `Err` is the one-line reason it was not taken, and nothing was written
+/// then.
 pub trait Taker {
-    fn take(&mut self, command: &Command) -> Result<String, String>;
+    fn take(&mut self, command: &Command) -> Result<Vec<String>, String>;
     /// Keeps a message that could not be taken.
     fn record_dead_letter(&mut self, topic: &str, body: &[u8], reason: &str) -> Result<(), String>;
+}
+
+/// The use cases, as the command line calls them: `pi7 submit`'s with the
+/// sender's processId, `pi7 confirm`'s, `pi7 reject`'s, `pi7 cancel`'s.
+impl Taker for App {
+    fn take(&mut self, command: &Command) -> Result<Vec<String>, String> {
+        let taken = match command {
+            Command::Submit { process_id, order } => self.submit_once(*process_id, order).map(drop),
+            Command::Confirm { id } => self
+                .decide(std::slice::from_ref(id), &Decision::Confirm)
+                .map(drop),
+            Command::Reject { id, reason } => self
+                .decide(
+                    std::slice::from_ref(id),
+                    &Decision::Reject {
+                        reason: reason.clone(),
+                    },
+                )
+                .map(drop),
+            Command::Cancel { id, reason } => self.cancel(id, reason).map(drop),
+        };
+        let now = self.now();
+        let said = self
+            .take_diagnostics()
+            .into_iter()
+            .map(|said| match said {
+                Diagnostic::Note(line) => format!("pi7: inbox: {line}"),
+                Diagnostic::Log(line) => render::log_line(now, std::process::id(), &line),
+            })
+            .collect();
+        taken.map(|()| said).map_err(|e| e.message())
+    }
+
+    fn record_dead_letter(&mut self, topic: &str, body: &[u8], reason: &str) -> Result<(), String> {
+        App::record_dead_letter(self, topic, body, reason).map_err(|e| e.message())
+    }
 }
 
 #[derive(Deserialize)]
@@ -148,7 +188,7 @@ pub fn run(
             options.set_manual_acks(true);
             options
         }
-        Err(e) => return note(&format!("inbox: {e}")),
+        Err(e) => return note(&format!("pi7: inbox: {e}")),
     };
     let mut backoff = Backoff::new();
     while !stop.load(Ordering::Relaxed) {
@@ -166,7 +206,7 @@ pub fn run(
             }
             let wait = backoff.next_wait();
             note(&format!(
-                "inbox: {} the broker at {broker} ({error}); retrying in {}",
+                "pi7: inbox: {} the broker at {broker} ({error}); retrying in {}",
                 if connected { "lost" } else { "cannot reach" },
                 humantime::format_duration(wait)
             ));
@@ -270,11 +310,19 @@ enum Reply {
 fn take(publish: &Publish, taker: &mut dyn Taker, note: &Note) -> Option<Reply> {
     let topic = String::from_utf8_lossy(&publish.topic).into_owned();
     let outcome = parse(&topic, &publish.payload).and_then(|command| taker.take(&command));
-    let Err(reason) = outcome else { return None };
+    let reason = match outcome {
+        Ok(said) => {
+            for line in said {
+                note(&line);
+            }
+            return None;
+        }
+        Err(reason) => reason,
+    };
     let reason = reason.lines().collect::<Vec<_>>().join(" ");
     if let Err(e) = taker.record_dead_letter(&topic, &publish.payload, &reason) {
         // Still published: the message itself is not lost on the broker.
-        note(&format!("inbox: cannot record a dead letter: {e}"));
+        note(&format!("pi7: inbox: cannot record a dead letter: {e}"));
     }
     Some(Reply::DeadLetter {
         body: wire::dead_letter(&topic, &publish.payload, &reason),

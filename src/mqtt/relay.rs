@@ -26,9 +26,9 @@ use rumqttc::v5::{Client, ClientError, Connection, Event, MqttOptions};
 use rumqttc::Outgoing;
 
 use super::{sleep_unless, wire, Backoff, Broker};
+use crate::app::{self, App, Lease};
 use crate::domain::Envelope;
 use crate::error::InputError;
-use crate::store::{Lease, SqliteStore, StoreError};
 
 /// How many events the feeder reads at a time.
 const PAGE: usize = 1000;
@@ -54,7 +54,8 @@ pub struct Config {
     pub poll: Duration,
 }
 
-/// A diagnostic line for stderr, from any thread.
+/// Writes one whole line on stderr (pi7's notes start `pi7: `), from any
+/// thread.
 pub type Note = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How one connection ended.
@@ -70,12 +71,12 @@ enum Ended {
 /// Publishes the log until `stop` is raised. `holding` says, for the
 /// inbox, whether this relay holds the lease.
 pub fn run(
-    store: &mut SqliteStore,
+    db: &mut App,
     config: &Config,
     stop: &AtomicBool,
     holding: &AtomicBool,
     note: &Note,
-) -> anyhow::Result<()> {
+) -> app::Result<()> {
     let owner = owner_id();
     let options = config
         .broker
@@ -84,13 +85,13 @@ pub fn run(
     let mut backoff = Backoff::new();
     let mut standing_by = false;
     while !stop.load(Ordering::Relaxed) {
-        let position = match store.take_relay_lease(&config.name, &owner, config.lease)? {
+        let position = match db.take_relay_lease(&config.name, &owner, config.lease)? {
             Lease::Held { position } => position,
             Lease::HeldBy { owner: other, .. } => {
                 holding.store(false, Ordering::Relaxed);
                 if !standing_by {
                     note(&format!(
-                        "relay: '{}' is held by another relay ({other}); standing by until it stops or its lease lapses",
+                        "pi7: relay: '{}' is held by another relay ({other}); standing by until it stops or its lease lapses",
                         config.name
                     ));
                     standing_by = true;
@@ -103,17 +104,17 @@ pub fn run(
         holding.store(true, Ordering::Relaxed);
         let position = match start.take() {
             Some(seq) => {
-                store.set_relay_position(&config.name, &owner, seq)?;
+                db.set_relay_position(&config.name, &owner, seq)?;
                 seq
             }
             None => position,
         };
-        match session(store, config, &options, &owner, position, stop, note)? {
+        match session(db, config, &options, &owner, position, stop, note)? {
             Ended::Stopped => break,
             Ended::LeaseLost => {
                 holding.store(false, Ordering::Relaxed);
                 note(&format!(
-                    "relay: another relay took over '{}' after this one's lease lapsed; standing by",
+                    "pi7: relay: another relay took over '{}' after this one's lease lapsed; standing by",
                     config.name
                 ));
             }
@@ -128,7 +129,7 @@ pub fn run(
                     "cannot reach the broker"
                 };
                 note(&format!(
-                    "relay: {what} at {} ({error}); retrying in {}",
+                    "pi7: relay: {what} at {} ({error}); retrying in {}",
                     config.broker,
                     humantime::format_duration(wait)
                 ));
@@ -137,7 +138,7 @@ pub fn run(
         }
     }
     holding.store(false, Ordering::Relaxed);
-    store.release_relay_lease(&config.name, &owner)?;
+    db.release_relay_lease(&config.name, &owner)?;
     Ok(())
 }
 
@@ -166,14 +167,14 @@ impl Flight {
 }
 
 fn session(
-    store: &mut SqliteStore,
+    db: &mut App,
     config: &Config,
     options: &MqttOptions,
     owner: &str,
     position: u64,
     stop: &AtomicBool,
     note: &Note,
-) -> Result<Ended, StoreError> {
+) -> app::Result<Ended> {
     let (client, mut connection) = Client::new(options.clone(), 256);
     if let Err(error) = handshake(&mut connection) {
         return Ok(Ended::Broker {
@@ -182,7 +183,7 @@ fn session(
         });
     }
     note(&format!(
-        "relay: publishing '{}' to {} from seq {}",
+        "pi7: relay: publishing '{}' to {} from seq {}",
         config.name,
         config.broker,
         position + 1
@@ -195,7 +196,7 @@ fn session(
         let flight = Arc::clone(&flight);
         std::thread::spawn(move || drive(connection, &flight))
     };
-    let ended = feed(store, config, &client, &flight, owner, position, stop, note);
+    let ended = feed(db, config, &client, &flight, owner, position, stop, note);
     let _ = client.try_disconnect();
     drop(client);
     let _ = driver.join();
@@ -257,7 +258,7 @@ fn drive(mut connection: Connection, flight: &Mutex<Flight>) {
 
 #[allow(clippy::too_many_arguments)]
 fn feed(
-    store: &mut SqliteStore,
+    db: &mut App,
     config: &Config,
     client: &Client,
     flight: &Mutex<Flight>,
@@ -265,7 +266,7 @@ fn feed(
     position: u64,
     stop: &AtomicBool,
     note: &Note,
-) -> Result<Ended, StoreError> {
+) -> app::Result<Ended> {
     let lock = || flight.lock().expect("the flight lock is never poisoned");
     let mut page: VecDeque<Envelope> = VecDeque::new();
     let mut last_read = position;
@@ -277,14 +278,14 @@ fn feed(
             let waiting = lock().outstanding.len();
             if waiting > 0 {
                 note(&format!(
-                    "relay: stopping: waiting for the broker to acknowledge {waiting} events"
+                    "pi7: relay: stopping: waiting for the broker to acknowledge {waiting} events"
                 ));
             }
             stopping = Some(Instant::now());
         }
         let ended = lock().ended.clone();
         if let Some(error) = ended {
-            save(store, config, owner, lock().acknowledged(), stored)?;
+            save(db, config, owner, lock().acknowledged(), stored)?;
             return Ok(if stopping.is_some() {
                 Ended::Stopped
             } else {
@@ -295,7 +296,7 @@ fn feed(
             });
         }
         if stopping.is_none() && page.is_empty() {
-            page.extend(store.events_after(last_read, PAGE)?);
+            page.extend(db.events_after(last_read, PAGE)?);
             if let Some(last) = page.back() {
                 last_read = last.seq;
             }
@@ -344,7 +345,7 @@ fn feed(
         if (acknowledged > stored && (due || in_flight == 0))
             || saved_at.elapsed() >= config.lease / 3
         {
-            if !store.renew_relay_lease(&config.name, owner, acknowledged, config.lease)? {
+            if !db.renew_relay_lease(&config.name, owner, acknowledged, config.lease)? {
                 return Ok(Ended::LeaseLost);
             }
             stored = stored.max(acknowledged);
@@ -354,10 +355,10 @@ fn feed(
             if in_flight == 0 || since.elapsed() >= STOP_GRACE {
                 if in_flight > 0 {
                     note(&format!(
-                        "relay: stopping without {in_flight} acknowledgements; those events are published again next time"
+                        "pi7: relay: stopping without {in_flight} acknowledgements; those events are published again next time"
                     ));
                 }
-                save(store, config, owner, acknowledged, stored)?;
+                save(db, config, owner, acknowledged, stored)?;
                 return Ok(Ended::Stopped);
             }
         }
@@ -374,14 +375,14 @@ fn feed(
 
 /// Stores what is acknowledged, if that is more than is stored.
 fn save(
-    store: &mut SqliteStore,
+    db: &mut App,
     config: &Config,
     owner: &str,
     acknowledged: u64,
     stored: u64,
-) -> Result<(), StoreError> {
+) -> app::Result<()> {
     if acknowledged > stored {
-        store.renew_relay_lease(&config.name, owner, acknowledged, config.lease)?;
+        db.renew_relay_lease(&config.name, owner, acknowledged, config.lease)?;
     }
     Ok(())
 }

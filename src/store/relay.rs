@@ -8,7 +8,7 @@
 //! they hold it: whoever finds the row free, expired or already theirs
 //! takes it; anyone else waits until it expires.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::sqlite::{envelope_from_row, SqliteStore};
@@ -125,20 +125,6 @@ impl SqliteStore {
             )?;
             Ok(())
         })
-    }
-
-    /// The stored position of relay `name` (0 when it never ran).
-    pub fn relay_position(&self, name: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT position FROM relay_positions WHERE name = ?1",
-                [name],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .unwrap_or(0)
-            .max(0) as u64)
     }
 
     /// Up to `limit` events after `since`, in `seq` order: a page, so that a
