@@ -64,6 +64,9 @@ _pi7() {
             pi7,reject)
                 cmd="pi7__subcmd__reject"
                 ;;
+            pi7,relay)
+                cmd="pi7__subcmd__relay"
+                ;;
             pi7,serve)
                 cmd="pi7__subcmd__serve"
                 ;;
@@ -124,6 +127,9 @@ _pi7() {
             pi7__subcmd__help,reject)
                 cmd="pi7__subcmd__help__subcmd__reject"
                 ;;
+            pi7__subcmd__help,relay)
+                cmd="pi7__subcmd__help__subcmd__relay"
+                ;;
             pi7__subcmd__help,serve)
                 cmd="pi7__subcmd__help__subcmd__serve"
                 ;;
@@ -143,7 +149,7 @@ _pi7() {
 
     case "${cmd}" in
         pi7)
-            opts="-v -h -V --db --json --verbose --hold --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info help"
+            opts="-v -h -V --db --json --verbose --hold --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info relay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,7 +371,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__help)
-            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info help"
+            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info relay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,6 +608,20 @@ _pi7() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pi7__subcmd__help__subcmd__relay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pi7__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -806,6 +826,44 @@ _pi7() {
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pi7__subcmd__relay)
+            opts="-v -h --mqtt --inbox --from-start --since --name --lease --poll --db --json --verbose --hold --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mqtt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

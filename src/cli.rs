@@ -80,6 +80,7 @@ pub enum Command {
     Serve(serve::Args),
     Completions(completions::Args),
     Info(crate::commands::info::Args),
+    Relay(crate::commands::relay::Args),
 }
 
 impl Command {
@@ -104,6 +105,7 @@ impl Command {
             Command::Import(_) => "import",
             Command::Completions(_) => "completions",
             Command::Info(_) => "info",
+            Command::Relay(_) => "relay",
             Command::Serve(_) => "serve",
         }
     }
@@ -118,7 +120,8 @@ impl Command {
             | Command::Expire(_)
             | Command::Redeliver(_)
             | Command::Import(_)
-            | Command::Serve(_) => true,
+            | Command::Serve(_)
+            | Command::Relay(_) => true,
             Command::List(_)
             | Command::Show(_)
             | Command::Events(_)

@@ -192,6 +192,9 @@ impl Tx for CrashingStore {
     fn has_event(&mut self, id: Uuid) -> Result<bool, StoreError> {
         self.inner.has_event(id)
     }
+    fn has_process(&mut self, process_id: Uuid) -> Result<bool, StoreError> {
+        self.inner.has_process(process_id)
+    }
     fn next_pending(
         &mut self,
         order: Pick,

@@ -6,6 +6,7 @@
 //! - [`dispatch`]: routing and the delivery loop, generic over the store.
 //! - [`app`]: the use cases, the one door every face goes through.
 //! - [`cli`] and [`commands`]: the command line, parse → `app` → render.
+//! - [`mqtt`]: the relay (log → broker) and the inbox (broker → `app`).
 
 pub mod app;
 pub mod check;
@@ -16,6 +17,7 @@ pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mqtt;
 pub mod operations;
 pub mod render;
 pub mod replay;

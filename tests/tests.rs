@@ -8,6 +8,9 @@
 #[path = "it/util.rs"]
 mod util;
 
+#[path = "it/broker.rs"]
+mod broker;
+
 #[path = "it/bad_input.rs"]
 mod bad_input;
 #[path = "it/browser.rs"]
@@ -30,6 +33,8 @@ mod json;
 mod lifecycle;
 #[path = "it/list.rs"]
 mod list;
+#[path = "it/mqtt.rs"]
+mod mqtt;
 #[path = "it/ordering.rs"]
 mod ordering;
 #[path = "it/reliability.rs"]

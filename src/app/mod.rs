@@ -11,11 +11,13 @@
 mod error;
 pub mod lookup;
 mod read;
+mod relay;
 mod view;
 mod write;
 
 pub use error::{Error, Kind, Result};
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
+pub use relay::Lease;
 pub use view::{ProcessView, TimelineStep};
 pub use write::{Decided, Decision, Submitted};
 

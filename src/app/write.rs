@@ -114,6 +114,28 @@ impl App {
             .map_err(|e| e.after_commit(&what))
     }
 
+    /// Submits `order` under the processId its sender chose (the original's
+    /// `salesorder/request` carries one), once: `None` when that process is
+    /// in the log already — a redelivery, or pi7's own request coming back.
+    pub fn submit_once(
+        &mut self,
+        process_id: Uuid,
+        order: &OrderRequest,
+    ) -> Result<Option<Submitted>> {
+        let now = self.now();
+        let log = self.store.transaction(&mut |tx| {
+            if tx.has_process(process_id)? {
+                return Ok(None);
+            }
+            let acted = operations::submit(tx, order, process_id, Uuid::new_v4(), now)?;
+            Ok(Some(acted.log))
+        })?;
+        let Some(log) = log else { return Ok(None) };
+        self.log(log);
+        self.settle()?;
+        self.submitted(process_id).map(Some)
+    }
+
     fn submitted(&self, process_id: Uuid) -> Result<Submitted> {
         Ok(Submitted {
             process_id,

@@ -17,6 +17,7 @@ pub mod pending;
 pub mod progress;
 pub mod rebuild;
 pub mod redeliver;
+pub mod relay;
 pub mod serve;
 pub mod show;
 pub mod submit;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Export(args) => Ok(export::run(&mut ctx, args)?),
         Command::Import(args) => Ok(import::run(&mut ctx, args)?),
         Command::Serve(args) => serve::run(&mut ctx, args),
+        Command::Relay(args) => relay::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
         Command::Info(args) => Ok(info::run(&mut ctx, args)?),
     }

@@ -135,6 +135,10 @@ impl Tx for MemoryStore {
         Ok(self.event_ids.contains_key(&id))
     }
 
+    fn has_process(&mut self, process_id: Uuid) -> Result<bool, StoreError> {
+        Ok(self.events.iter().any(|e| e.process_id == process_id))
+    }
+
     fn next_pending(
         &mut self,
         order: Pick,

@@ -9,9 +9,11 @@
 #[cfg(test)]
 mod contract;
 mod memory;
+mod relay;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use relay::Lease;
 pub use sqlite::{
     Change, DocumentChange, DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION,
 };
@@ -51,6 +53,8 @@ pub trait Tx {
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError>;
     fn event(&mut self, seq: u64) -> Result<Envelope, StoreError>;
     fn has_event(&mut self, id: Uuid) -> Result<bool, StoreError>;
+    /// Whether any event of `process_id` is in the log.
+    fn has_process(&mut self, process_id: Uuid) -> Result<bool, StoreError>;
     /// The first pending delivery that `filter` lets through, in `order`.
     fn next_pending(
         &mut self,

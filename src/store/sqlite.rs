@@ -20,13 +20,17 @@ use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc
 use crate::replay::{LogSource, Rebuilt, Recorded, Step, StepWriter};
 
 /// The schema version this pi7 writes, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Marks a file as a pi7 database (`PRAGMA application_id`): "pi7\0".
 const APPLICATION_ID: i64 = 0x7069_3700;
 
 /// Migrations in order: entry `n` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema2.sql"),
+    include_str!("mqtt.sql"),
+];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_ATTEMPTS: u32 = 8;
@@ -49,7 +53,7 @@ pub enum OpenMode {
 }
 
 pub struct SqliteStore {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: PathBuf,
 }
 
@@ -300,6 +304,44 @@ impl SqliteStore {
         let value = work(&mut SqliteTx::new(&tx))?;
         tx.commit()?;
         Ok(value)
+    }
+
+    /// Runs `work` in one write transaction on the raw connection, retried
+    /// whole while the database is busy, for the store's own bookkeeping
+    /// tables (the MQTT relay's position) that no unit of work touches.
+    pub(super) fn write<T>(
+        &mut self,
+        work: &mut dyn FnMut(&rusqlite::Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)
+                .and_then(|tx| {
+                    let value = work(&tx)?;
+                    tx.commit()?;
+                    Ok(value)
+                });
+            match result {
+                Err(StoreError::Sqlite(e)) if is_busy_code(e.sqlite_error_code()) => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Busy { attempts: attempt });
+                    }
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                Err(StoreError::Sqlite(e))
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+                {
+                    return Err(StoreError::ReadOnly {
+                        path: self.display_path(),
+                    })
+                }
+                other => return other,
+            }
+        }
     }
 
     // ---- reads the command line makes ----
@@ -936,6 +978,13 @@ impl Tx for SqliteTx<'_> {
             .exists([id.to_string()])?)
     }
 
+    fn has_process(&mut self, process_id: Uuid) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE process_id = ?1 LIMIT 1")?
+            .exists([process_id.to_string()])?)
+    }
+
     fn next_pending(
         &mut self,
         order: Pick,
@@ -1133,7 +1182,7 @@ fn delivery_from_row(row: &Row) -> Result<Delivery, StoreError> {
     })
 }
 
-fn envelope_from_row(row: &Row) -> Result<Envelope, StoreError> {
+pub(super) fn envelope_from_row(row: &Row) -> Result<Envelope, StoreError> {
     let causation: Option<String> = row.get(4)?;
     let payload: String = row.get(7)?;
     Ok(Envelope {

@@ -92,7 +92,7 @@ fn a_database_of_a_newer_pi7_is_refused_untouched() {
     every_command_refuses(
         &env,
         &format!(
-            "{} was written by a newer pi7 (schema version 99; this pi7 knows up to 2); upgrade pi7 to use it",
+            "{} was written by a newer pi7 (schema version 99; this pi7 knows up to 3); upgrade pi7 to use it",
             env.db_text()
         ),
     );

@@ -1,0 +1,257 @@
+//! A real mosquitto for the MQTT tests, started per test on a free
+//! loopback port, and a subscriber that records what it hears.
+//!
+//! Without mosquitto installed, the MQTT tests say loudly that they were
+//! skipped and pass; with `CI` set they must run, and fail instead.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{Client, Event, MqttOptions};
+use rumqttc::Outgoing;
+use serde_json::Value;
+
+/// Generous bounds: waits end as soon as their condition holds.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// mosquitto on PATH, or where Debian puts it (`/usr/sbin`, which is on
+/// root's PATH only).
+fn mosquitto_binary() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("mosquitto"));
+    on_path
+        .chain([PathBuf::from("/usr/sbin/mosquitto")])
+        .find(|p| p.is_file())
+}
+
+/// One broker process.
+pub struct Broker {
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// A running broker, or `None` (after saying so) when mosquitto is not
+    /// installed and `CI` is not set.
+    pub fn start(test: &str) -> Option<Broker> {
+        let Some(binary) = mosquitto_binary() else {
+            if std::env::var_os("CI").is_some() {
+                panic!("{test}: mosquitto is not installed, and CI must run the MQTT tests (apt-get install mosquitto)");
+            }
+            eprintln!(
+                "\n*** SKIPPED {test}: mosquitto is not installed (apt-get install mosquitto) ***\n"
+            );
+            return None;
+        };
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut broker = Broker {
+            binary,
+            dir,
+            port,
+            child: None,
+        };
+        broker.restart();
+        Some(broker)
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the broker (again) on its port and waits until it listens.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the broker is running already");
+        let config = self.dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listener {} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n\
+                 persistence true\npersistence_location {}/\n",
+                self.port,
+                self.dir.path().display()
+            ),
+        )
+        .expect("writing mosquitto.conf");
+        let log = std::fs::File::create(self.dir.path().join("mosquitto.log")).unwrap();
+        let child = Command::new(&self.binary)
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("mosquitto starts");
+        self.child = Some(child);
+        wait_for("the broker to listen", || {
+            TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+    }
+
+    /// Stops the broker as an administrator would (SIGTERM): it saves its
+    /// sessions, and the messages queued for them, for its restart.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until `done` holds, or fails the test after [`PATIENCE`].
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "gave up waiting for {what} after {PATIENCE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A message as a subscriber got it.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    pub topic: String,
+    pub body: Value,
+    pub properties: Vec<(String, String)>,
+}
+
+impl Heard {
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.properties
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An MQTT 5 subscriber on `filter` that records every message, and
+/// reconnects (with a persistent session) when the broker goes away.
+pub struct Subscriber {
+    heard: Arc<Mutex<Vec<Heard>>>,
+    client: Client,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Subscriber {
+    pub fn new(broker: &Broker, filter: &str) -> Subscriber {
+        let mut options = MqttOptions::new(
+            format!("test-sub-{}", uuid::Uuid::new_v4().simple()),
+            "127.0.0.1",
+            broker.port,
+        );
+        options.set_clean_start(false);
+        options.set_session_expiry_interval(Some(3600));
+        options.set_keep_alive(Duration::from_secs(5));
+        let (client, mut connection) = Client::new(options, 1000);
+        client
+            .subscribe_many([Filter::new(filter, QoS::AtLeastOnce)])
+            .unwrap();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let subscribed = Arc::new(Mutex::new(false));
+        let thread = {
+            let resubscribe = client.clone();
+            let filter = filter.to_string();
+            let heard = Arc::clone(&heard);
+            let subscribed = Arc::clone(&subscribed);
+            std::thread::spawn(move || loop {
+                match connection.recv() {
+                    Ok(Ok(Event::Incoming(Packet::SubAck(_)))) => {
+                        *subscribed.lock().unwrap() = true;
+                    }
+                    // A broker that lost the session (restarted without
+                    // it) forgot the subscription too.
+                    Ok(Ok(Event::Incoming(Packet::ConnAck(ack)))) if !ack.session_present => {
+                        let _ = resubscribe.try_subscribe(filter.clone(), QoS::AtLeastOnce);
+                    }
+                    Ok(Ok(Event::Outgoing(Outgoing::Disconnect))) => return,
+                    Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                        heard.lock().unwrap().push(Heard {
+                            topic: String::from_utf8_lossy(&p.topic).into_owned(),
+                            body: serde_json::from_slice(&p.payload).unwrap_or(Value::Null),
+                            properties: p.properties.map(|p| p.user_properties).unwrap_or_default(),
+                        });
+                    }
+                    Ok(Ok(_)) => {}
+                    // The broker went away: rumqttc reconnects on the next
+                    // call, resuming the session.
+                    Ok(Err(_)) => std::thread::sleep(Duration::from_millis(100)),
+                    Err(_) => return,
+                }
+            })
+        };
+        wait_for("the subscription", || *subscribed.lock().unwrap());
+        Subscriber {
+            heard,
+            client,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn heard(&self) -> Vec<Heard> {
+        self.heard.lock().unwrap().clone()
+    }
+
+    /// Waits until some message heard satisfies `done`.
+    pub fn wait_for(&self, what: &str, mut done: impl FnMut(&[Heard]) -> bool) {
+        wait_for(what, || done(&self.heard.lock().unwrap()));
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+        if let Some(thread) = self.thread.take() {
+            // The connection may be gone already; the thread ends either way.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Publishes one message with QoS 1 and waits for the broker's PUBACK.
+pub fn publish(broker: &Broker, topic: &str, body: &[u8]) {
+    let options = MqttOptions::new(
+        format!("test-pub-{}", uuid::Uuid::new_v4().simple()),
+        "127.0.0.1",
+        broker.port,
+    );
+    let (client, mut connection) = Client::new(options, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, false, body.to_vec())
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < PATIENCE, "no PUBACK for {topic}");
+        if let Ok(Ok(Event::Incoming(Packet::PubAck(_)))) = connection.recv() {
+            break;
+        }
+    }
+    let _ = client.disconnect();
+    let _ = connection.recv_timeout(Duration::from_millis(200));
+}

@@ -1,0 +1,437 @@
+//! pi7 on a real broker: `pi7 relay` publishes the log to mosquitto, and
+//! `--inbox` takes what others publish there. Every test starts its own
+//! mosquitto (see `broker.rs`); without one installed they are skipped,
+//! loudly, unless `CI` is set.
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::{Child, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::broker::{publish, wait_for, Broker, Heard, Subscriber};
+use crate::util::{example, text, TestEnv};
+
+/// A running `pi7 relay`, its stderr kept in a file of the test's directory.
+struct Relay {
+    child: Child,
+    stderr: std::path::PathBuf,
+}
+
+impl Relay {
+    fn start(env: &TestEnv, broker: &Broker, extra: &[&str]) -> Relay {
+        let stderr = env
+            .dir()
+            .join(format!("relay-{}.err", uuid::Uuid::new_v4().simple()));
+        let child = env
+            .std_cmd_at(crate::util::NOW)
+            .args(["relay", "--mqtt", &broker.url(), "--lease", "1s"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("pi7 relay starts");
+        Relay { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Ctrl-C's twin: the relay must stop cleanly, exit 0.
+    fn terminate(mut self) -> String {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        let stderr = self.stderr();
+        assert!(status.success(), "relay exited with {status}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+}
+
+/// The walkthrough's events, in log order.
+const WALKTHROUGH: [&str; 4] = [
+    "salesorder/request",
+    "reservation/confirm",
+    "reservation/confirm",
+    "salesorder/confirm",
+];
+
+/// A broker, a database, and a subscriber on every topic; `None` when the
+/// test is skipped for want of mosquitto.
+fn setup(test: &str) -> Option<(Broker, TestEnv, Subscriber)> {
+    let broker = Broker::start(test)?;
+    let env = TestEnv::new();
+    let sub = Subscriber::new(&broker, "#");
+    Some((broker, env, sub))
+}
+
+/// The log as `pi7 events --json` prints it.
+fn log(env: &TestEnv) -> Vec<Value> {
+    env.json_lines(&["events"])
+}
+
+/// Waits until the subscriber heard every event of the log on its topic.
+fn wait_for_log(sub: &Subscriber, env: &TestEnv) -> Vec<Value> {
+    let events = log(env);
+    let ids: HashSet<String> = events.iter().map(|e| text(&e["id"])).collect();
+    sub.wait_for("every event of the log on the broker", |heard| {
+        let seen: HashSet<&str> = heard.iter().filter_map(|h| h.property("id")).collect();
+        ids.iter().all(|id| seen.contains(id.as_str()))
+    });
+    events
+}
+
+/// What the subscriber heard of pi7's events, de-duplicated by `id` (first
+/// copy kept), checked against the log: each event exactly as in the log,
+/// none that is not in it, every one of it, and per process in log order.
+fn assert_heard_exactly_the_log(heard: &[Heard], events: &[Value]) {
+    let by_id: BTreeMap<String, &Value> = events.iter().map(|e| (text(&e["id"]), e)).collect();
+    let mut seen = HashSet::new();
+    let mut last_seq_of_process: BTreeMap<String, u64> = BTreeMap::new();
+    for h in heard.iter().filter(|h| h.property("id").is_some()) {
+        let id = h.property("id").unwrap().to_string();
+        let event = by_id
+            .get(&id)
+            .unwrap_or_else(|| panic!("heard an event that is not in the log: {h:?}"));
+        assert_eq!(h.topic, text(&event["topic"]));
+        assert_eq!(h.body, event["payload"], "the body of event {id}");
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let seq = event["seq"].as_u64().unwrap();
+        let process = text(&event["processId"]);
+        let last = last_seq_of_process
+            .insert(process.clone(), seq)
+            .unwrap_or(0);
+        assert!(
+            seq > last,
+            "process {process}: event {seq} first heard after event {last}"
+        );
+    }
+    assert_eq!(
+        seen.len(),
+        events.len(),
+        "heard {} of {} events",
+        seen.len(),
+        events.len()
+    );
+}
+
+#[test]
+fn the_walkthrough_goes_out_on_the_broker_in_log_order_with_its_envelope() {
+    let Some((broker, env, sub)) = setup("mqtt walkthrough") else {
+        return;
+    };
+    let order = env.submit_example();
+    env.ok(&["confirm", &order.reservations[0]]);
+    env.ok(&["confirm", &order.reservations[1]]);
+    let relay = Relay::start(&env, &broker, &[]);
+    let events = wait_for_log(&sub, &env);
+    let stderr = relay.terminate();
+    assert!(
+        stderr.contains("pi7: relay: publishing 'default' to"),
+        "{stderr}"
+    );
+
+    let heard = sub.heard();
+    let topics: Vec<&str> = heard.iter().map(|h| h.topic.as_str()).collect();
+    assert_eq!(topics, WALKTHROUGH);
+    for (h, e) in heard.iter().zip(&events) {
+        assert_eq!(h.body, e["payload"]);
+        let mut expected = vec![
+            ("id".to_string(), text(&e["id"])),
+            ("seq".to_string(), e["seq"].to_string()),
+            ("processId".to_string(), order.process.clone()),
+        ];
+        if !e["causationId"].is_null() {
+            expected.push(("causationId".to_string(), text(&e["causationId"])));
+        }
+        expected.push(("source".to_string(), text(&e["source"])));
+        expected.push(("time".to_string(), e["time"].to_string()));
+        assert_eq!(h.properties, expected);
+    }
+    // The SPEC's bodies.
+    let confirm = &heard[1].body;
+    assert_eq!(
+        confirm,
+        &json!({"processId": order.process, "reservation": {
+            "id": 1, "reserved": "some hotel", "status": "confirmed", "_id": order.reservations[0]}})
+    );
+    assert_eq!(
+        heard[3].property("causationId"),
+        Some(text(&events[2]["id"]).as_str())
+    );
+    let done = &heard[3].body;
+    assert_eq!(text(&done["salesorder"]["_id"]), order.order);
+    assert_eq!(text(&done["salesorder"]["customer"]), "christophe");
+    assert_eq!(
+        heard[0].body["salesorder"],
+        json!({"customer": "christophe", "reservations": [
+        {"id": 1, "reserved": "some hotel"}, {"id": 2, "reserved": "a plane"}]})
+    );
+
+    // The position is stored: a relay started again publishes nothing old,
+    // and what lands later goes out after it.
+    let relay = Relay::start(&env, &broker, &[]);
+    env.submit(&example("order.json"));
+    let events = wait_for_log(&sub, &env);
+    relay.terminate();
+    assert_heard_exactly_the_log(&sub.heard(), &events);
+    assert_eq!(sub.heard().len(), 5, "{:#?}", sub.heard());
+
+    // --from-start publishes everything again.
+    let relay = Relay::start(&env, &broker, &["--from-start"]);
+    sub.wait_for("the log again", |heard| heard.len() == 10);
+    relay.terminate();
+    let heard = sub.heard();
+    let again: Vec<Option<&str>> = heard[5..].iter().map(|h| h.property("seq")).collect();
+    assert_eq!(
+        again,
+        [Some("1"), Some("2"), Some("3"), Some("4"), Some("5")]
+    );
+}
+
+#[test]
+fn an_outside_request_is_submitted_once_and_commands_confirm_or_are_dead_lettered() {
+    let Some((broker, env, sub)) = setup("mqtt inbox") else {
+        return;
+    };
+    let relay = Relay::start(&env, &broker, &["--inbox"]);
+    let process = "6b91c191-1f2e-4d3c-8b4a-000000000001";
+    let request = json!({"processId": process, "salesorder": {
+        "customer": "christophe",
+        "reservations": [{"id": 1, "reserved": "some hotel"}, {"id": 2, "reserved": "a plane"}]}});
+    let request = serde_json::to_vec(&request).unwrap();
+    // The inbox connects once the relay holds its lease.
+    wait_for("the inbox to subscribe", || {
+        publish(&broker, "pi7/command/confirm", br#"{"id": "nothing"}"#);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        sub.heard().iter().any(|h| h.topic == "pi7/deadletter")
+    });
+    publish(&broker, "salesorder/request", &request);
+    publish(&broker, "salesorder/request", &request);
+    publish(
+        &broker,
+        "salesorder/request",
+        br#"{"processId": "6b91c191", "salesorder": {}}"#,
+    );
+    // The inbox takes messages in order: once the third is answered, the
+    // first two were taken.
+    sub.wait_for("the dead letter", |heard| {
+        heard
+            .iter()
+            .any(|h| h.topic == "pi7/deadletter" && h.body["topic"] == "salesorder/request")
+    });
+    let requests: Vec<Value> = log(&env)
+        .into_iter()
+        .filter(|e| e["topic"] == "salesorder/request")
+        .collect();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(text(&requests[0]["processId"]), process);
+    let letter = sub
+        .heard()
+        .into_iter()
+        .find(|h| h.topic == "pi7/deadletter" && h.body["topic"] == "salesorder/request")
+        .unwrap();
+    assert_eq!(
+        letter.body,
+        json!({"topic": "salesorder/request",
+               "reason": "processId '6b91c191' is not a UUID",
+               "payload": r#"{"processId": "6b91c191", "salesorder": {}}"#})
+    );
+    assert_eq!(
+        letter.property("reason"),
+        Some("processId '6b91c191' is not a UUID")
+    );
+
+    // Confirm both lines by id prefix through the broker; the order
+    // completes and its confirmation goes out.
+    let reservations = env.json(&["list", "reservations"]);
+    for r in reservations.as_array().unwrap() {
+        let id = text(&r["_id"]);
+        publish(
+            &broker,
+            "pi7/command/confirm",
+            json!({"id": &id[..8]}).to_string().as_bytes(),
+        );
+    }
+    sub.wait_for("salesorder/confirm", |heard| {
+        heard.iter().any(|h| h.topic == "salesorder/confirm")
+    });
+    // Cancelling a confirmed order is refused, as on the command line.
+    publish(
+        &broker,
+        "pi7/command/cancel",
+        json!({"id": process}).to_string().as_bytes(),
+    );
+    sub.wait_for("the refused cancel", |heard| {
+        heard
+            .iter()
+            .any(|h| h.topic == "pi7/deadletter" && h.body["topic"] == "pi7/command/cancel")
+    });
+    let events = wait_for_log(&sub, &env);
+    let stderr = relay.terminate();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let topics: Vec<String> = events.iter().map(|e| text(&e["topic"])).collect();
+    assert_eq!(topics, WALKTHROUGH);
+    // Every dead letter is in the database too.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    let recorded: Vec<(String, String)> = conn
+        .prepare("SELECT topic, reason FROM dead_letters ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let heard_letters: Vec<(String, String)> = sub
+        .heard()
+        .iter()
+        .filter(|h| h.topic == "pi7/deadletter")
+        .map(|h| (text(&h.body["topic"]), text(&h.body["reason"])))
+        .collect();
+    assert_eq!(recorded, heard_letters);
+    assert!(
+        recorded.last().unwrap().1.contains("confirmed"),
+        "{recorded:?}"
+    );
+
+    // A request published while no inbox runs waits on the broker for the
+    // inbox's session.
+    let later = "6b91c191-1f2e-4d3c-8b4a-000000000002";
+    let request = json!({"processId": later, "salesorder": {
+        "customer": "later", "reservations": [{"id": 1, "reserved": "a boat"}]}});
+    publish(
+        &broker,
+        "salesorder/request",
+        request.to_string().as_bytes(),
+    );
+    let relay = Relay::start(&env, &broker, &["--inbox"]);
+    wait_for("the request published while away", || {
+        log(&env).iter().any(|e| text(&e["processId"]) == later)
+    });
+    relay.terminate();
+}
+
+#[test]
+fn a_relay_killed_again_and_again_loses_nothing() {
+    let Some((broker, env, sub)) = setup("mqtt kills") else {
+        return;
+    };
+    let order = r#"{"customer": "c", "reservations": [{"id": 1, "reserved": "a"}, {"id": 2, "reserved": "b"}]}"#;
+    let batch = vec![order; 25].join("\n");
+    let mut to_confirm: Vec<String> = Vec::new();
+    // A fixed sequence of waits: the kills land wherever they land.
+    let mut wait_ms: u64 = 37;
+    for _ in 0..20 {
+        let relay = Relay::start(&env, &broker, &[]);
+        let submitted = env.submit_stdin(&batch);
+        if !to_confirm.is_empty() {
+            let run = env.exec(
+                env.cmd()
+                    .args(["confirm", "-"])
+                    .write_stdin(to_confirm.join("\n")),
+            );
+            assert_eq!(run.code, 0, "{}", run.stderr);
+        }
+        to_confirm = submitted
+            .iter()
+            .flat_map(|o| o["reservations"].as_array().unwrap().clone())
+            .map(|r| text(&r["_id"]))
+            .collect();
+        wait_ms = (wait_ms * 7 + 13) % 400;
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        relay.kill();
+    }
+    let run = env.exec(
+        env.cmd()
+            .args(["confirm", "-"])
+            .write_stdin(to_confirm.join("\n")),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let relay = Relay::start(&env, &broker, &[]);
+    let events = wait_for_log(&sub, &env);
+    relay.terminate();
+    assert_eq!(events.len(), 500 * 4);
+    assert_heard_exactly_the_log(&sub.heard(), &events);
+}
+
+#[test]
+fn a_broker_that_goes_away_and_comes_back_loses_nothing() {
+    let Some((mut broker, env, sub)) = setup("mqtt broker restart") else {
+        return;
+    };
+    let relay = Relay::start(&env, &broker, &[]);
+    env.submit(&example("order.json"));
+    wait_for_log(&sub, &env);
+    broker.stop();
+    for _ in 0..3 {
+        env.submit(&example("order.json"));
+    }
+    wait_for("the relay to say it lost the broker", || {
+        relay.stderr().contains("lost the broker")
+            || relay.stderr().contains("cannot reach the broker")
+    });
+    broker.restart();
+    let events = wait_for_log(&sub, &env);
+    let stderr = relay.terminate();
+    assert!(stderr.contains("retrying in"), "{stderr}");
+    assert_heard_exactly_the_log(&sub.heard(), &events);
+}
+
+#[test]
+fn a_relay_started_without_a_broker_retries_until_one_is_there() {
+    let Some(mut broker) = Broker::start("mqtt broker late") else {
+        return;
+    };
+    broker.stop();
+    let env = TestEnv::new();
+    env.submit(&example("order.json"));
+    let relay = Relay::start(&env, &broker, &[]);
+    wait_for("the relay to say it cannot reach the broker", || {
+        relay.stderr().contains(&format!(
+            "pi7: relay: cannot reach the broker at {}",
+            broker.url()
+        ))
+    });
+    broker.restart();
+    // Acknowledged by the broker: the position moves to the end of the log.
+    let conn = rusqlite::Connection::open(env.db()).unwrap();
+    wait_for("the position to reach the end of the log", || {
+        conn.query_row("SELECT position FROM relay_positions", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .is_ok_and(|p| p == 1)
+    });
+    let stderr = relay.terminate();
+    let retried = stderr.find("retrying in").unwrap();
+    let published = stderr.find("pi7: relay: publishing 'default'").unwrap();
+    assert!(retried < published, "{stderr}");
+}
+
+#[test]
+fn a_bad_broker_url_is_refused_in_one_line() {
+    let env = TestEnv::new();
+    let stderr = env.fails(&["relay", "--mqtt", "http://host:1"], 2);
+    assert_eq!(
+        stderr,
+        "pi7: error: bad broker URL 'http://host:1': unknown scheme (expected mqtt://HOST:PORT or mqtts://HOST:PORT)\n"
+    );
+    let stderr = env.fails(
+        &["relay", "--mqtt", "mqtts://u:secret@host", "--lease", "1ms"],
+        2,
+    );
+    assert_eq!(stderr, "pi7: error: --lease must be at least 300ms\n");
+    let stderr = env.fails(&["relay", "--mqtt", "mqtt://h", "--name", "a/#"], 2);
+    assert_eq!(
+        stderr,
+        "pi7: error: --name 'a/#' is not a relay name: use letters, digits, '-', '_' and '.'\n"
+    );
+}
