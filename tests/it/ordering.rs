@@ -305,6 +305,78 @@ fn check_refuses_a_bad_order_file() {
 }
 
 #[test]
+fn check_refuses_an_order_too_large_to_explore() {
+    let env = TestEnv::new();
+    let lines: Vec<String> = (1..=10_000)
+        .map(|id| format!("{{\"id\": {id}, \"reserved\": \"thing {id}\"}}"))
+        .collect();
+    let huge = env.write(
+        "huge.json",
+        &format!(
+            "{{\"customer\": \"x\", \"reservations\": [{}]}}",
+            lines.join(", ")
+        ),
+    );
+    let stderr = env.fails(&["check", "--duplicates", huge.to_str().unwrap()], 2);
+    assert!(
+        stderr.starts_with("pi7: error: 10000 lines: about ")
+            && stderr
+                .contains(" distinct states to explore, more than --max-states 2000000 allows;"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // Three interchangeable lines: the estimate refuses a budget of 100.
+    let stderr = env.fails(
+        &[
+            "check",
+            "--duplicates",
+            "--max-states",
+            "100",
+            &example("order-3.json"),
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with("pi7: error: 3 lines: about ")
+            && stderr.contains("more than --max-states 100 allows"),
+        "{stderr}"
+    );
+    // One line leaves nothing to extrapolate from: the search stops instead.
+    let one = env.write(
+        "one.json",
+        "{\"customer\": \"x\", \"reservations\": [{\"id\": 1, \"reserved\": \"a\"}]}",
+    );
+    let stderr = env.fails(
+        &[
+            "check",
+            "--duplicates",
+            "--max-states",
+            "5",
+            one.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert_eq!(
+        stderr,
+        "pi7: error: 1 line: stopped at the budget of --max-states 5 after 5 distinct states, \
+         without reaching the end: nothing was proved; check fewer lines or raise --max-states\n"
+    );
+    assert!(!env.db().exists());
+}
+
+#[test]
+fn check_reduced_and_full_agree_on_the_schedules() {
+    let env = TestEnv::new();
+    let order = example("order-3.json");
+    let reduced = &env.json_lines(&["check", "--duplicates", &order])[0]["summary"];
+    let full = &env.json_lines(&["check", "--duplicates", "--full", &order])[0]["summary"];
+    assert_eq!(reduced["schedules"], full["schedules"]);
+    assert_eq!(full["states"], 387);
+    assert!(reduced["states"].as_u64().unwrap() < 387, "{reduced}");
+}
+
+#[test]
 fn the_clock_can_be_fixed_for_reproducible_runs() {
     let env = TestEnv::new();
     let submitted = env.submit_example();
