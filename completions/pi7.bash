@@ -189,7 +189,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__check)
-            opts="-v -h --duplicates --crashes --reject --cancel --amend --db --json --verbose --hold --help"
+            opts="-v -h --duplicates --crashes --reject --cancel --amend --max-states --full --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +200,10 @@ _pi7() {
                     return 0
                     ;;
                 --amend)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-states)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

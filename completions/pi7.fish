@@ -150,10 +150,12 @@ complete -c pi7 -n "__fish_pi7_using_subcommand redeliver" -l hold -d 'Append ev
 complete -c pi7 -n "__fish_pi7_using_subcommand redeliver" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l reject -d 'Reject this line\'s reservation instead of confirming it' -r
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l amend -d 'The customer also amends the order to the one in this file, at every moment it can' -r
+complete -c pi7 -n "__fish_pi7_using_subcommand check" -l max-states -d 'Refuse (exit 2) an order whose state space is estimated larger than this, and stop there if the estimate was short; about 500 MB per million states' -r
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l db -d 'The database file [default: pi7.db in the platform data directory, e.g. ~/.local/share/pi7/pi7.db]' -r -F
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l duplicates -d 'Also deliver every handled event a second time, in every position'
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l crashes -d 'Also crash the walkthrough at every write in turn, recover, and check that every effect still happened exactly once'
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l cancel -d 'The customer also withdraws the order, at every moment it can'
+complete -c pi7 -n "__fish_pi7_using_subcommand check" -l full -d 'Explore every state, without treating interchangeable lines as one (slower; for comparing with the reduced search)'
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l json -d 'Print machine-readable JSON on stdout instead of tables'
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -s v -l verbose -d 'Print the workflow log on stderr, in the original PI 7\'s style'
 complete -c pi7 -n "__fish_pi7_using_subcommand check" -l hold -d 'Append events and their deliveries but deliver nothing (`pi7 dispatch` delivers them later)'

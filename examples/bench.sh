@@ -170,6 +170,28 @@ p=$(medians "$BENCH_DIR/events.json")
 rss=$(/usr/bin/time -f '%M' "$PI7" --db "$LARGE" --json events 2>&1 >/dev/null | tail -n1)
 row "events --json, $events events" "$(ms "$p"), $(awk -v s="$p" -v n="$events" 'BEGIN { printf "%.0f", n / s }') events/s, peak $((rss / 1024)) MB"
 
+# ---- dispatch of held deliveries, FIFO and random, at three sizes ----
+# Each run starts from a copy of a database holding N deliveries (N/2 orders
+# submitted with --hold); a random order must cost what FIFO costs, not n².
+for n in 2000 8000 32000; do
+    HELD=$BENCH_DIR/held-$n.db
+    if [ ! -f "$HELD.ok" ]; then
+        rm -f "$HELD" "$HELD-wal" "$HELD-shm"
+        orders $((n / 2)) 0 | "$PI7" --db "$HELD" --hold submit - >/dev/null 2>&1
+        touch "$HELD.ok"
+    fi
+    for order in fifo random; do
+        hyperfine --style basic --runs 3 --warmup 0 \
+            --export-json "$BENCH_DIR/dispatch-$order-$n.json" \
+            --prepare "cp $HELD $BENCH_DIR/dispatch.db; rm -f $BENCH_DIR/dispatch.db-wal $BENCH_DIR/dispatch.db-shm" \
+            --command-name "pi7 dispatch --order $order ($n held)" \
+            "$PI7 --db $BENCH_DIR/dispatch.db dispatch --order $order --seed 1 >/dev/null" >&2
+        p=$(medians "$BENCH_DIR/dispatch-$order-$n.json")
+        row "dispatch --order $order, $n held deliveries" "$(ms "$p")"
+    done
+done
+rm -f "$BENCH_DIR/dispatch.db" "$BENCH_DIR/dispatch.db-wal" "$BENCH_DIR/dispatch.db-shm"
+
 # ---- the whole job: submit 10,000 orders, then confirm every reservation ----
 cat >"$BENCH_DIR/job.sh" <<EOF
 set -e

@@ -7,13 +7,14 @@
 //! still counting every schedule. The search is breadth first, so the first
 //! violation found comes with a shortest schedule that reaches it.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt::Write as _;
 use uuid::Uuid;
 
 use crate::dispatch::{deliver, redeliver, Handlers};
 use crate::domain::order::OrderRequest;
-use crate::domain::{ids, saga, Component, OrderStatus, ReservationStatus, Topic};
+use crate::domain::{ids, saga, Component, Envelope, OrderStatus, ReservationStatus, Topic};
 use crate::operations;
 use crate::store::{DeliveryStatus, MemoryStore};
 
@@ -26,6 +27,68 @@ pub struct Options {
     pub duplicates: bool,
     pub handlers: Handlers,
     pub scenario: Scenario,
+    /// Visit one state of each set of states that differ only in which of
+    /// the interchangeable lines is which (symmetry reduction).
+    pub reduce: bool,
+    /// Refuse an order whose estimated state space is larger, and stop
+    /// exploring when this many distinct states have been seen.
+    pub max_states: usize,
+}
+
+/// About 1 GB at [`BYTES_PER_STATE`].
+pub const DEFAULT_MAX_STATES: usize = 2_000_000;
+
+/// The memory a budget of one state allows. A state the search has seen
+/// costs [`NODE_BYTES`]; the worlds waiting in the queue cost far more, so
+/// the search stops when both together would pass `max_states` times this,
+/// whichever comes first: memory stays bounded even when each world is big.
+const BYTES_PER_STATE: usize = 500;
+
+/// The memory any budget allows, so that a small `--max-states` counts
+/// states rather than the few worlds a tiny order queues.
+const MIN_MEMORY: usize = 64 << 20;
+
+/// A seen state: its node, its successors and its fingerprint in the table.
+const NODE_BYTES: usize = 120;
+
+impl Options {
+    /// The real components, reduced search, default budget.
+    pub fn new(scenario: Scenario, duplicates: bool) -> Self {
+        Options {
+            duplicates,
+            handlers: Handlers::REAL,
+            scenario,
+            reduce: true,
+            max_states: DEFAULT_MAX_STATES,
+        }
+    }
+}
+
+/// Why an order was not (completely) checked: its state space is larger
+/// than the budget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TooLarge {
+    #[error(
+        "{}: about {} distinct states to explore, more than --max-states {max} allows; \
+         check fewer lines or raise --max-states (about 500 MB per million states)",
+        count_lines(*lines),
+        about(*estimate)
+    )]
+    Estimated {
+        lines: usize,
+        estimate: u128,
+        max: usize,
+    },
+    #[error(
+        "{}: stopped at the budget of --max-states {max} after {states} distinct states, \
+         without reaching the end: nothing was proved; check fewer lines or raise --max-states",
+        count_lines(*lines)
+    )]
+    Stopped {
+        lines: usize,
+        states: usize,
+        max: usize,
+    },
 }
 
 /// What people do besides confirming: by default every reservation is
@@ -304,6 +367,145 @@ impl World {
         key
     }
 
+    /// The documents in canonical form (see [`Canonical`]).
+    fn canonical_documents<'a>(&self, symmetry: &'a Symmetry) -> Canonical<'a> {
+        let mut canonical = Canonical::new(symmetry);
+        for order in self.store.sales_orders.values() {
+            let mut value = serde_json::to_value(order).expect("documents serialize");
+            canonical.split(&mut value, "order");
+            canonical.global.push(format!("order {value}"));
+        }
+        for reservation in self.store.reservations.values() {
+            let mut value = serde_json::to_value(reservation).expect("documents serialize");
+            let line = reservation.object.id;
+            if canonical.symmetric(line) {
+                strip_line(&mut value);
+            }
+            canonical.line(line, format!("reservation {value}"));
+        }
+        canonical
+    }
+
+    /// The documents, in a form that is the same for every state they could
+    /// be in after interchangeable lines swapped.
+    pub fn documents_up_to_symmetry(&self, symmetry: &Symmetry) -> String {
+        self.canonical_documents(symmetry).finish()
+    }
+
+    /// The line whose reservation `command` decided, if it decided one.
+    fn decided_line(&self, command: &str) -> Option<i64> {
+        let id = Uuid::parse_str(command.strip_prefix("decide ")?).ok()?;
+        self.store.reservations.get(&id).map(|r| r.object.id)
+    }
+
+    /// The commands given, up to symmetry: which class of line each decision
+    /// was about, not which line.
+    pub fn commands_up_to_symmetry(&self, symmetry: &Symmetry) -> String {
+        let mut commands: Vec<String> = self
+            .commands
+            .iter()
+            .map(|command| match self.decided_line(command) {
+                Some(line) => format!("decide {}", symmetry.class(line)),
+                None => command.clone(),
+            })
+            .collect();
+        commands.sort();
+        commands.join(", ")
+    }
+
+    /// Everything that makes this state what it is, up to the order in which
+    /// it came about and up to swapping interchangeable lines: documents,
+    /// events (by what they are, not their ids), their deliveries, commands
+    /// and redeliveries.
+    fn canonical_key(&self, symmetry: &Symmetry) -> String {
+        let mut canonical = self.canonical_documents(symmetry);
+        let line_of_event = |e: &Envelope| e.payload.pointer("/reservation").and_then(line_of);
+        // What each event is, without its id: the ids of events published by
+        // handlers derive from the line that caused them. As with ids in
+        // `key`, a handler's event is known by its cause, not its payload;
+        // a command's by its payload.
+        let mut tags: HashMap<Uuid, String> = HashMap::new();
+        let mut payloads = Vec::with_capacity(self.store.events.len());
+        for event in &self.store.events {
+            let cause = event.causation_id.map(|id| match tags.get(&id) {
+                Some(tag) => tag.clone(),
+                None => id.to_string(),
+            });
+            let mut payload = match cause {
+                Some(_) => Value::Null,
+                None => event.payload.clone(),
+            };
+            let tag = match line_of_event(event) {
+                Some(line) => {
+                    if canonical.symmetric(line) {
+                        strip_line(&mut payload);
+                    }
+                    format!("{} of {}", event.topic, symmetry.class(line))
+                }
+                None => {
+                    canonical.split(&mut payload, event.topic.as_str());
+                    match &cause {
+                        Some(cause) => format!("{} after ({cause})", event.topic),
+                        None => format!("{} {payload}", event.topic),
+                    }
+                }
+            };
+            tags.insert(event.id, tag);
+            payloads.push(payload);
+        }
+        let mut deliveries: HashMap<u64, Vec<String>> = HashMap::new();
+        for d in &self.store.deliveries {
+            deliveries.entry(d.seq).or_default().push(format!(
+                "{}/{}/{}",
+                d.component,
+                d.status.as_str(),
+                d.attempts
+            ));
+        }
+        for (event, payload) in self.store.events.iter().zip(payloads) {
+            let cause =
+                event
+                    .causation_id
+                    .map_or("a command".to_string(), |id| match tags.get(&id) {
+                        Some(tag) => tag.clone(),
+                        None => id.to_string(),
+                    });
+            let mut handled = deliveries.remove(&event.seq).unwrap_or_default();
+            handled.sort();
+            let mut again: Vec<String> = self
+                .redelivered
+                .iter()
+                .filter(|(id, _)| *id == event.id)
+                .map(|(_, component)| component.to_string())
+                .collect();
+            again.sort();
+            let text = format!(
+                "{} from {} caused by {cause}: {payload} delivered {handled:?} again {again:?}",
+                event.topic,
+                event.source.as_str()
+            );
+            let caused_by_line = event
+                .causation_id
+                .and_then(|id| self.store.events.iter().find(|e| e.id == id))
+                .and_then(line_of_event);
+            match (line_of_event(event), caused_by_line) {
+                (Some(line), _) => canonical.line(line, text),
+                (None, Some(line)) => {
+                    canonical.line(line, format!("caused {}", tags[&event.id]));
+                    canonical.global.push(text);
+                }
+                (None, None) => canonical.global.push(text),
+            }
+        }
+        for command in &self.commands {
+            match self.decided_line(command) {
+                Some(line) => canonical.line(line, "decided".into()),
+                None => canonical.global.push(format!("command {command}")),
+            }
+        }
+        canonical.finish()
+    }
+
     fn published(&self, topic: Topic) -> usize {
         self.store
             .events
@@ -433,101 +635,468 @@ impl World {
     }
 }
 
-struct Node {
-    parent: Option<(usize, String)>,
-    successors: Vec<usize>,
+/// Which lines the scenario treats alike. Lines in one class are
+/// interchangeable: the handlers look at a line's status, never at its
+/// position or what it reserves, so a state and the state in which two such
+/// lines swapped everything have the same futures, up to the swap.
+#[derive(Debug, Clone, Default)]
+pub struct Symmetry {
+    /// Line id → class; a line absent from here is a class of its own.
+    classes: HashMap<i64, &'static str>,
 }
 
-/// Explores every schedule of `order` and checks every invariant.
-pub fn check(order: &OrderRequest, options: &Options) -> Result<Summary, Violation> {
-    let process_id = Uuid::from_u128(0x5049_3700_0000_4000_8000_0000_0000_0001);
-    let start = World::submitted(order, process_id, options.handlers);
+impl Symmetry {
+    pub fn new(order: &OrderRequest, scenario: &Scenario) -> Self {
+        let mut classes = HashMap::new();
+        for line in &order.reservations {
+            if scenario.reject == Some(line.id) {
+                continue;
+            }
+            let class = match &scenario.amend {
+                None => "line",
+                Some(amended) => match amended.reservations.iter().find(|l| l.id == line.id) {
+                    None => "dropped line",
+                    Some(l) if l.reserved == line.reserved => "kept line",
+                    Some(_) => continue,
+                },
+            };
+            classes.insert(line.id, class);
+        }
+        if let Some(amended) = &scenario.amend {
+            for line in &amended.reservations {
+                let known = order.reservations.iter().any(|l| l.id == line.id);
+                if !known && scenario.reject != Some(line.id) {
+                    classes.insert(line.id, "added line");
+                }
+            }
+        }
+        Symmetry { classes }
+    }
+
+    /// A class name that is the same for interchangeable lines only.
+    fn class(&self, line: i64) -> String {
+        match self.classes.get(&line) {
+            Some(class) => (*class).to_string(),
+            None => format!("line {line}"),
+        }
+    }
+
+    /// How many lines each class with more than one line has.
+    fn sizes(&self) -> BTreeMap<&'static str, usize> {
+        let mut sizes = BTreeMap::new();
+        for class in self.classes.values() {
+            *sizes.entry(*class).or_insert(0) += 1;
+        }
+        sizes.retain(|_, n| *n > 1);
+        sizes
+    }
+}
+
+/// The line a JSON object describes, if it is a line: an integer `id` and a
+/// `reserved` text, as in requests, orders and reservation payloads.
+fn line_of(value: &Value) -> Option<i64> {
+    let object = value.as_object()?;
+    object.get("reserved")?.as_str()?;
+    object.get("id")?.as_i64()
+}
+
+/// Removes what tells interchangeable lines apart from `value`, in place:
+/// line ids, what they reserve, and the ids derived from them.
+fn strip_line(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            object.remove("id");
+            object.remove("reserved");
+            object.remove("_id");
+            object.values_mut().for_each(strip_line);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_line),
+        _ => {}
+    }
+}
+
+/// A state in canonical form: the part that belongs to no line, and each
+/// line's part, so that states which differ only by a permutation of
+/// interchangeable lines read the same.
+struct Canonical<'a> {
+    symmetry: &'a Symmetry,
+    global: Vec<String>,
+    lines: BTreeMap<i64, Vec<String>>,
+}
+
+impl<'a> Canonical<'a> {
+    fn new(symmetry: &'a Symmetry) -> Self {
+        Canonical {
+            symmetry,
+            global: Vec::new(),
+            lines: BTreeMap::new(),
+        }
+    }
+
+    fn symmetric(&self, line: i64) -> bool {
+        self.symmetry.classes.contains_key(&line)
+    }
+
+    /// Adds `text` to the part of `line`.
+    fn line(&mut self, line: i64, text: String) {
+        self.lines.entry(line).or_default().push(text);
+    }
+
+    /// Moves every line found in `value`'s arrays to that line's part (with
+    /// `place` saying where it was), leaving its class in its position.
+    fn split(&mut self, value: &mut Value, place: &str) {
+        match value {
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    match line_of(item) {
+                        Some(line) => {
+                            let mut entry =
+                                std::mem::replace(item, Value::String(self.symmetry.class(line)));
+                            if self.symmetric(line) {
+                                strip_line(&mut entry);
+                            }
+                            self.line(line, format!("{place}: {entry}"));
+                        }
+                        None => self.split(item, place),
+                    }
+                }
+            }
+            Value::Object(object) => {
+                for (key, field) in object.iter_mut() {
+                    self.split(field, &format!("{place}/{key}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(mut self) -> String {
+        let mut lines: Vec<String> = std::mem::take(&mut self.lines)
+            .into_iter()
+            .map(|(line, mut parts)| {
+                parts.sort();
+                format!("{} {{{}}}", self.symmetry.class(line), parts.join("; "))
+            })
+            .collect();
+        lines.sort();
+        self.global.sort();
+        format!("{}\n{}", self.global.join("\n"), lines.join("\n"))
+    }
+}
+
+fn count_lines(lines: usize) -> String {
+    format!("{lines} line{}", if lines == 1 { "" } else { "s" })
+}
+
+/// A large count the way a person reads it: 1234567 as 1.2e6.
+fn about(n: u128) -> String {
+    if n < 1_000_000 {
+        n.to_string()
+    } else {
+        format!("{:.1e}", n as f64)
+    }
+}
+
+/// One distinct state the search reached: how it was first reached and
+/// where each of its steps leads. Worlds are not kept here, only in the
+/// queue, so memory grows with the states by tens of bytes each.
+struct Node {
+    /// The parent node and the step from it; the root has none.
+    parent: Option<(u32, Step)>,
+    successors: Vec<u32>,
+}
+
+/// What one exploration found: the summary and every final state's
+/// commands and documents, up to symmetry.
+struct Exploration {
+    summary: Summary,
+    // Only the tests that compare the reduced and the full search read it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    finals: BTreeSet<(String, String)>,
+}
+
+/// The process id of the order being checked.
+const PROCESS_ID: Uuid = Uuid::from_u128(0x5049_3700_0000_4000_8000_0000_0000_0001);
+
+/// Explores every schedule of `order` and checks every invariant, unless
+/// the state space would exceed `options.max_states`.
+pub fn check(
+    order: &OrderRequest,
+    options: &Options,
+) -> Result<Result<Summary, Violation>, TooLarge> {
+    let estimate = estimate(order, options)?;
+    if estimate > options.max_states as u128 {
+        return Err(TooLarge::Estimated {
+            lines: order.reservations.len(),
+            estimate,
+            max: options.max_states,
+        });
+    }
+    Ok(explore(order, options)?.map(|e| e.summary))
+}
+
+/// How many distinct states exploring `order` would visit, without
+/// exploring it: explores the same scenario with each class of
+/// interchangeable lines cut down to one line, then to two, and
+/// extrapolates. With symmetry a class of n lines, each line in one of k
+/// local states, gives C(n+k-1, n) combinations (which lines are in which
+/// state does not matter); without it, kⁿ. Zero when no class has more than
+/// one line: then there is nothing to extrapolate, and the exploration
+/// itself stops at the budget.
+pub fn estimate(order: &OrderRequest, options: &Options) -> Result<u128, TooLarge> {
+    let symmetry = Symmetry::new(order, &options.scenario);
+    let sizes = symmetry.sizes();
+    if sizes.is_empty() {
+        return Ok(0);
+    }
+    let order_lines = order.reservations.len();
+    let probe = |keep: &BTreeMap<&'static str, usize>| -> Result<Option<f64>, TooLarge> {
+        let (order, scenario) = truncated(order, &options.scenario, &symmetry, keep);
+        let options = Options {
+            scenario,
+            ..options.clone()
+        };
+        match explore(&order, &options) {
+            Ok(exploration) => Ok(exploration.ok().map(|e| e.summary.states as f64)),
+            // Already a part of the order does not fit.
+            Err(TooLarge::Stopped { states, max, .. }) => Err(TooLarge::Stopped {
+                lines: order_lines,
+                states,
+                max,
+            }),
+            Err(estimated) => Err(estimated),
+        }
+    };
+    let ones: BTreeMap<&'static str, usize> = sizes.keys().map(|class| (*class, 1)).collect();
+    // A probe that finds a violation says nothing about the size: the
+    // exploration will find the same violation early, within the budget.
+    let Some(base) = probe(&ones)? else {
+        return Ok(0);
+    };
+    let mut estimate = base;
+    for (class, size) in &sizes {
+        let mut twos = ones.clone();
+        twos.insert(class, 2);
+        let Some(two) = probe(&twos)? else {
+            return Ok(0);
+        };
+        let size = *size as i32;
+        estimate *= if options.reduce {
+            // R(2) / R(1) = C(k+1, 2) / k = (k + 1) / 2.
+            let k = (2.0 * two / base - 1.0).max(1.0);
+            (1..=size)
+                .map(|i| (k - 1.0 + f64::from(i)) / f64::from(i))
+                .product::<f64>()
+                / k
+        } else {
+            (two / base).max(1.0).powi(size - 1)
+        };
+    }
+    Ok(if estimate >= u128::MAX as f64 {
+        u128::MAX
+    } else {
+        estimate.round() as u128
+    })
+}
+
+/// `order` and `scenario` with each class of interchangeable lines cut down
+/// to its first `keep[class]` lines.
+fn truncated(
+    order: &OrderRequest,
+    scenario: &Scenario,
+    symmetry: &Symmetry,
+    keep: &BTreeMap<&'static str, usize>,
+) -> (OrderRequest, Scenario) {
+    let mut counts: HashMap<&'static str, usize> = HashMap::new();
+    let mut kept = BTreeSet::new();
+    let amended = scenario.amend.iter().flat_map(|a| &a.reservations);
+    for line in order.reservations.iter().chain(amended) {
+        match symmetry.classes.get(&line.id) {
+            Some(class) => {
+                let count = counts.entry(class).or_insert(0);
+                let room = *count < keep.get(class).copied().unwrap_or(1);
+                if room && kept.insert(line.id) {
+                    *count += 1;
+                }
+            }
+            None => {
+                kept.insert(line.id);
+            }
+        }
+    }
+    let cut = |o: &OrderRequest| OrderRequest {
+        customer: o.customer.clone(),
+        reservations: o
+            .reservations
+            .iter()
+            .filter(|l| kept.contains(&l.id))
+            .cloned()
+            .collect(),
+    };
+    let scenario = Scenario {
+        amend: scenario.amend.as_ref().map(cut),
+        ..scenario.clone()
+    };
+    (cut(order), scenario)
+}
+
+/// A 128-bit hash of a state's key: the search keeps these instead of the
+/// keys (kilobytes each). Two different states share one with a
+/// probability around 2⁻¹²⁸ per pair, far below any hardware fault rate.
+fn fingerprint(key: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut low = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut low);
+    let mut high = std::collections::hash_map::DefaultHasher::new();
+    0xA5u8.hash(&mut high);
+    key.hash(&mut high);
+    (u128::from(high.finish()) << 64) | u128::from(low.finish())
+}
+
+fn explore(
+    order: &OrderRequest,
+    options: &Options,
+) -> Result<Result<Exploration, Violation>, TooLarge> {
+    let start = World::submitted(order, PROCESS_ID, options.handlers);
     let scenario = &options.scenario;
+    let symmetry = Symmetry::new(order, scenario);
+    // A key's length follows the size of its world (documents, events,
+    // deliveries), which the queue holds: four times it bounds what a world
+    // takes in memory.
+    // Without two interchangeable lines there is nothing to reduce, and the
+    // exact key is cheaper to compute.
+    let reduce = options.reduce && !symmetry.sizes().is_empty();
+    let key = |world: &World| {
+        let key = if reduce {
+            world.canonical_key(&symmetry)
+        } else {
+            world.key()
+        };
+        (fingerprint(&key), key.len() * 4)
+    };
+    let budget = options
+        .max_states
+        .saturating_mul(BYTES_PER_STATE)
+        .max(MIN_MEMORY);
+    let (start_key, start_bytes) = key(&start);
+    let mut queued_bytes = start_bytes;
     let mut nodes = vec![Node {
         parent: None,
         successors: Vec::new(),
     }];
-    let mut seen: HashMap<String, usize> = HashMap::from([(start.key(), 0)]);
-    let mut queue = VecDeque::from([(0usize, start)]);
+    let mut seen: HashMap<u128, u32> = HashMap::from([(start_key, 0)]);
+    let mut queue = VecDeque::from([(0u32, start.clone(), start_bytes)]);
     // The documents each set of commands ends in, with the first schedule
     // that got there.
-    let mut finals: HashMap<String, (usize, String)> = HashMap::new();
+    let mut finals: HashMap<String, (u32, String)> = HashMap::new();
+    let mut every_final = BTreeSet::new();
     let mut final_states = 0;
     let mut steps_taken = 0;
 
-    let schedule_to = |nodes: &[Node], mut index: usize, last: Option<String>| {
-        let mut steps = Vec::new();
-        steps.extend(last);
-        while let Some((parent, step)) = &nodes[index].parent {
+    // Replays the steps to `index` (and `last`) from the start, describing
+    // each in the world it happens in: nodes keep steps, not words.
+    let schedule_to = |nodes: &[Node], mut index: u32, last: Option<Step>| {
+        let mut steps: Vec<Step> = last.into_iter().collect();
+        while let Some((parent, step)) = &nodes[index as usize].parent {
             steps.push(step.clone());
             index = *parent;
         }
         steps.reverse();
-        steps
+        let mut world = start.clone();
+        let mut words = Vec::new();
+        for step in &steps {
+            words.push(world.describe(step));
+            if world.apply(step, scenario).is_err() {
+                break;
+            }
+        }
+        words
     };
 
-    while let Some((index, world)) = queue.pop_front() {
+    while let Some((index, world, bytes)) = queue.pop_front() {
+        queued_bytes -= bytes;
         let steps = world.steps(options.duplicates, scenario);
         if steps.is_empty() {
             final_states += 1;
             if let Err(message) = world.check_final(scenario, order) {
-                return Err(Violation {
+                return Ok(Err(Violation {
                     message,
                     schedule: schedule_to(&nodes, index, None),
-                });
+                }));
             }
-            let documents = world.documents();
-            match finals.get(&world.commands()) {
+            let (commands, documents) = if options.reduce {
+                (
+                    world.commands_up_to_symmetry(&symmetry),
+                    world.documents_up_to_symmetry(&symmetry),
+                )
+            } else {
+                (world.commands(), world.documents())
+            };
+            every_final.insert((
+                world.commands_up_to_symmetry(&symmetry),
+                world.documents_up_to_symmetry(&symmetry),
+            ));
+            match finals.get(&commands) {
                 Some((other, reference)) if *reference != documents => {
-                    return Err(Violation {
+                    return Ok(Err(Violation {
                         message: format!(
                             "this schedule ends with other documents than this one, which gave the same commands: {}",
                             schedule_to(&nodes, *other, None).join("; ")
                         ),
                         schedule: schedule_to(&nodes, index, None),
-                    });
+                    }));
                 }
                 Some(_) => {}
                 None => {
-                    finals.insert(world.commands(), (index, documents));
+                    finals.insert(commands, (index, documents));
                 }
             }
             continue;
         }
         for step in steps {
             steps_taken += 1;
-            let description = world.describe(&step);
             let mut next = world.clone();
             let checked = next
                 .apply(&step, scenario)
                 .map_err(|e| format!("the step failed: {e:#}"))
                 .and_then(|()| next.check_always());
             if let Err(message) = checked {
-                return Err(Violation {
+                return Ok(Err(Violation {
                     message,
-                    schedule: schedule_to(&nodes, index, Some(description)),
-                });
+                    schedule: schedule_to(&nodes, index, Some(step)),
+                }));
             }
-            let key = next.key();
-            let successor = match seen.get(&key) {
+            let (fingerprint, bytes) = key(&next);
+            let successor = match seen.get(&fingerprint) {
                 Some(existing) => *existing,
                 None => {
-                    let new_index = nodes.len();
+                    let memory = nodes.len() * NODE_BYTES + queued_bytes + bytes;
+                    if nodes.len() >= options.max_states || memory > budget {
+                        return Err(TooLarge::Stopped {
+                            lines: order.reservations.len(),
+                            states: nodes.len(),
+                            max: options.max_states,
+                        });
+                    }
+                    let new_index = nodes.len() as u32;
                     nodes.push(Node {
-                        parent: Some((index, description)),
+                        parent: Some((index, step)),
                         successors: Vec::new(),
                     });
-                    seen.insert(key, new_index);
-                    queue.push_back((new_index, next));
+                    seen.insert(fingerprint, new_index);
+                    queue.push_back((new_index, next, bytes));
+                    queued_bytes += bytes;
                     new_index
                 }
             };
-            nodes[index].successors.push(successor);
+            nodes[index as usize].successors.push(successor);
         }
     }
 
     // Every step makes progress that the state records, so edges only go
     // from a node to a later one: count paths from the last node back.
+    // Under symmetry a step into a state counts as a step into whichever
+    // state of its class it really reached, so the count stays exact.
     let mut paths = vec![0u128; nodes.len()];
     for index in (0..nodes.len()).rev() {
         paths[index] = if nodes[index].successors.is_empty() {
@@ -536,16 +1105,19 @@ pub fn check(order: &OrderRequest, options: &Options) -> Result<Summary, Violati
             nodes[index]
                 .successors
                 .iter()
-                .fold(0u128, |sum, s| sum.saturating_add(paths[*s]))
+                .fold(0u128, |sum, s| sum.saturating_add(paths[*s as usize]))
         };
     }
-    Ok(Summary {
-        states: nodes.len(),
-        schedules: paths[0],
-        final_states,
-        outcomes: finals.len(),
-        steps: steps_taken,
-    })
+    Ok(Ok(Exploration {
+        summary: Summary {
+            states: nodes.len(),
+            schedules: paths[0],
+            final_states,
+            outcomes: finals.len(),
+            steps: steps_taken,
+        },
+        finals: every_final,
+    }))
 }
 
 #[cfg(test)]
@@ -575,21 +1147,21 @@ mod tests {
         duplicates: bool,
     ) -> Options {
         Options {
-            duplicates,
             handlers: Handlers {
                 sales_order,
                 ..Handlers::REAL
             },
-            scenario: Scenario::default(),
+            ..Options::new(Scenario::default(), duplicates)
         }
     }
 
     fn real(scenario: Scenario, duplicates: bool) -> Options {
-        Options {
-            duplicates,
-            handlers: Handlers::REAL,
-            scenario,
-        }
+        Options::new(scenario, duplicates)
+    }
+
+    /// Every order the tests check fits the default budget.
+    fn check(order: &OrderRequest, options: &Options) -> Result<Summary, Violation> {
+        super::check(order, options).expect("within the budget")
     }
 
     /// Keeps line 1, drops line 2 and adds line 9.
@@ -609,9 +1181,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rejection_withdrawal_and_amendment_hold_in_every_schedule() {
-        let scenarios = [
+    /// Each command besides confirming, on its own.
+    fn one_command_each() -> [Scenario; 3] {
+        [
             Scenario {
                 reject: Some(2),
                 ..Scenario::default()
@@ -624,6 +1196,16 @@ mod tests {
                 amend: Some(amended()),
                 ..Scenario::default()
             },
+        ]
+    }
+
+    #[test]
+    fn rejection_withdrawal_and_amendment_hold_in_every_schedule() {
+        let [reject, withdraw, amend] = one_command_each();
+        let scenarios = [
+            reject,
+            withdraw,
+            amend,
             Scenario {
                 reject: Some(9),
                 withdraw: true,
@@ -809,6 +1391,159 @@ mod tests {
             .position(|s| s.starts_with("deliver reservation/confirm"))
             .unwrap();
         assert!(confirmation_to_saga < request_to_saga);
+    }
+
+    /// Every broken saga the tests define, with the scenario that shows it.
+    fn broken_sagas() -> Vec<(&'static str, Options)> {
+        vec![
+            (
+                "completes on the first confirmation",
+                with_saga(completes_on_first_confirmation, false),
+            ),
+            (
+                "publishes on every persist",
+                with_saga(publishes_on_every_persist, true),
+            ),
+            (
+                "forgets early confirmations",
+                with_saga(forgets_early_confirmations, false),
+            ),
+            (
+                "confirms after a withdrawal",
+                Options {
+                    scenario: Scenario {
+                        withdraw: true,
+                        ..Scenario::default()
+                    },
+                    ..with_saga(confirms_after_a_withdrawal, false)
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_reduced_search_catches_every_broken_saga_on_larger_orders() {
+        for (name, options) in broken_sagas() {
+            for lines in [2, 4] {
+                assert!(options.reduce);
+                let violation = check(&order(lines), &options);
+                assert!(violation.is_err(), "{name}, {lines} lines: {violation:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reduced_and_full_search_agree_on_small_orders() {
+        let mut cases = broken_sagas();
+        let scenarios = std::iter::once(Scenario::default()).chain(one_command_each());
+        for scenario in scenarios {
+            for duplicates in [false, true] {
+                cases.push(("the real saga", real(scenario.clone(), duplicates)));
+            }
+        }
+        for (name, options) in cases {
+            // The full search of three lines with duplicates and another
+            // command is too slow for a debug build.
+            let most = if options.duplicates && options.scenario != Scenario::default() {
+                2
+            } else {
+                3
+            };
+            for lines in 1..=most {
+                let full = explore(
+                    &order(lines),
+                    &Options {
+                        reduce: false,
+                        ..options.clone()
+                    },
+                )
+                .unwrap();
+                let reduced = explore(&order(lines), &options).unwrap();
+                let what = format!("{name}, {lines} lines, {:?}", options.scenario);
+                match (full, reduced) {
+                    (Ok(full), Ok(reduced)) => {
+                        assert_eq!(full.finals, reduced.finals, "{what}");
+                        assert_eq!(full.summary.schedules, reduced.summary.schedules, "{what}");
+                        assert!(!full.finals.is_empty());
+                    }
+                    (Err(full), Err(reduced)) => {
+                        assert_eq!(full.message, reduced.message, "{what}");
+                        // Breadth first, both find a shortest schedule.
+                        assert_eq!(full.schedule.len(), reduced.schedule.len(), "{what}");
+                    }
+                    (full, reduced) => panic!(
+                        "{what}: full {:?}, reduced {:?}",
+                        full.map(|e| e.summary),
+                        reduced.map(|e| e.summary)
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn symmetry_shrinks_the_search_by_orders_of_magnitude() {
+        let options = real(Scenario::default(), true);
+        let reduced = check(&order(5), &options).unwrap();
+        let full = check(
+            &order(5),
+            &Options {
+                reduce: false,
+                ..options
+            },
+        )
+        .unwrap();
+        assert_eq!(reduced.schedules, full.schedules);
+        assert!(reduced.states * 10 < full.states, "{reduced:?} {full:?}");
+    }
+
+    #[test]
+    fn refuses_an_order_whose_estimate_exceeds_the_budget() {
+        let options = Options {
+            max_states: 1000,
+            ..real(Scenario::default(), true)
+        };
+        let estimate = estimate(&order(10_000), &options).unwrap();
+        assert!(estimate > 1_000_000_000, "{estimate}");
+        assert!(matches!(
+            super::check(&order(10_000), &options),
+            Err(TooLarge::Estimated {
+                lines: 10_000,
+                max: 1000,
+                ..
+            })
+        ));
+        // The estimate is of the right size: within a factor of two.
+        let unlimited = real(Scenario::default(), true);
+        let states = check(&order(5), &unlimited).unwrap().states as u128;
+        let estimated = estimate_of(&order(5), &unlimited);
+        assert!(
+            estimated * 2 > states && estimated < states * 2,
+            "{estimated} vs {states}"
+        );
+    }
+
+    fn estimate_of(order: &OrderRequest, options: &Options) -> u128 {
+        estimate(order, options).unwrap()
+    }
+
+    #[test]
+    fn stops_at_the_budget_when_there_is_nothing_to_estimate_from() {
+        // One line: no class of interchangeable lines to extrapolate.
+        let options = Options {
+            max_states: 5,
+            ..real(Scenario::default(), true)
+        };
+        assert_eq!(estimate(&order(1), &options).unwrap(), 0);
+        // Five states or the memory five are allowed, whichever comes first.
+        assert!(matches!(
+            super::check(&order(1), &options),
+            Err(TooLarge::Stopped {
+                lines: 1,
+                states: 1..=5,
+                max: 5
+            })
+        ));
     }
 
     /// Runs `world` to the end, taking at each point the step `choose` picks.

@@ -202,13 +202,17 @@ pub fn dispatch<S: Store>(
             let mut rng = rng.clone();
             let mut filter = filter.clone();
             let mut reports = Vec::new();
+            let mut pool = None;
             while reports.len() < room {
-                let Some(delivery) = next(tx, plan.order, &filter, rng.as_mut())? else {
+                let Some(delivery) = next(tx, plan.order, &filter, rng.as_mut(), &mut pool)? else {
                     break;
                 };
                 let report = deliver(tx, &delivery, &plan.handlers)?;
                 if let Handled::Failed { parked: false, .. } = report.result {
                     filter.exclude.push(delivery.key);
+                }
+                if let Some(pool) = pool.as_mut() {
+                    join_pool(tx, pool, &report.published, &filter)?;
                 }
                 reports.push(report);
             }
@@ -228,25 +232,54 @@ pub fn dispatch<S: Store>(
     Ok(delivered)
 }
 
+/// Takes the next delivery of `order`. A random order reads the pending set
+/// once per transaction into `pool` and keeps it up to date itself: reading
+/// it again for every pick made dispatching n held deliveries cost n².
 fn next(
     tx: &mut dyn Tx,
     order: Order,
     filter: &DeliveryFilter,
     rng: Option<&mut ChaCha8Rng>,
+    pool: &mut Option<Vec<Delivery>>,
 ) -> Result<Option<Delivery>, StoreError> {
     match (order, rng) {
         (Order::Fifo, _) => tx.next_pending(Pick::First, filter),
         (Order::Lifo, _) => tx.next_pending(Pick::Last, filter),
         (Order::Random { .. }, Some(rng)) => {
-            let mut pending = tx.pending(filter)?;
+            let pending = match pool {
+                Some(pending) => pending,
+                None => pool.insert(tx.pending(filter)?),
+            };
             if pending.is_empty() {
                 return Ok(None);
             }
+            // Uniform whatever the pool's order, and deterministic for a seed
+            // because the pool starts in key order and changes the same way.
             let index = rng.random_range(0..pending.len());
             Ok(Some(pending.swap_remove(index)))
         }
         (Order::Random { .. }, None) => unreachable!("a random order always has its rng"),
     }
+}
+
+/// Adds the deliveries of what a handler just published to a random order's
+/// pool, as they joined the pending set in the store.
+fn join_pool(
+    tx: &mut dyn Tx,
+    pool: &mut Vec<Delivery>,
+    published: &[Envelope],
+    filter: &DeliveryFilter,
+) -> Result<(), StoreError> {
+    for event in published {
+        for component in subscribers(event.topic) {
+            if let Some(delivery) = tx.delivery(event.seq, *component)? {
+                if delivery.status == DeliveryStatus::Pending && filter.admits(&delivery) {
+                    pool.push(delivery);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Handles one delivery inside the caller's transaction.

@@ -53,6 +53,17 @@ pub struct Args {
     /// moment it can
     #[arg(long, value_name = "FILE")]
     pub amend: Option<String>,
+
+    /// Refuse (exit 2) an order whose state space is estimated larger than
+    /// this, and stop there if the estimate was short; about 500 MB per
+    /// million states
+    #[arg(long, value_name = "N", default_value_t = crate::check::DEFAULT_MAX_STATES)]
+    pub max_states: usize,
+
+    /// Explore every state, without treating interchangeable lines as one
+    /// (slower; for comparing with the reduced search)
+    #[arg(long)]
+    pub full: bool,
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
@@ -80,18 +91,21 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         refuse_what_the_scenario_cannot_do(order, args.reject, amend.as_ref())?;
     }
     let options = Options {
-        duplicates: args.duplicates,
-        handlers: Handlers::REAL,
-        scenario: Scenario {
-            reject: args.reject,
-            withdraw: args.cancel,
-            amend,
-        },
+        reduce: !args.full,
+        max_states: args.max_states,
+        ..Options::new(
+            Scenario {
+                reject: args.reject,
+                withdraw: args.cancel,
+                amend,
+            },
+            args.duplicates,
+        )
     };
     let mut failed = 0;
     for order in &orders {
         let started = std::time::Instant::now();
-        let result = check(order, &options);
+        let result = check(order, &options).map_err(|e| InputError(e.to_string()))?;
         let seconds = started.elapsed().as_secs_f64();
         let lines = order.reservations.len();
         let crashes = args.crashes.then(|| enumerate_crashes(order));

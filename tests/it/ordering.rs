@@ -128,6 +128,80 @@ fn random_order_is_reproducible_with_a_seed_and_narrowed_by_filters() {
     );
 }
 
+/// Every process held with its reservations decided: the rejection cancels
+/// koen's order, and handling publishes deliveries that join the pending set.
+fn held_with_follow_ups() -> TestEnv {
+    let env = TestEnv::new();
+    env.ok(&["submit", &example("orders.jsonl")]);
+    let reservations = env.json(&["list", "reservations"]);
+    let reservations = reservations.as_array().unwrap();
+    for (number, r) in reservations.iter().enumerate() {
+        let verb = if number == 3 { "reject" } else { "confirm" };
+        env.ok(&["--hold", verb, &text(&r["_id"])]);
+    }
+    env
+}
+
+#[test]
+fn random_order_delivers_each_once_reproducibly_and_not_as_fifo() {
+    let run = |order: &[&str]| {
+        let env = held_with_follow_ups();
+        let mut args = vec!["dispatch", "--order"];
+        args.extend_from_slice(order);
+        let out = env.ok(&args);
+        // Ids are random per database: compare what each order ended as.
+        let orders = env.json(&["list", "orders"]);
+        let statuses: Vec<String> = orders
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| format!("{} {}", o["object"]["customer"], o["object"]["status"]))
+            .collect();
+        (out, statuses)
+    };
+    let (fifo, fifo_end) = run(&["fifo"]);
+    let (random, random_end) = run(&["random", "--seed", "3"]);
+    assert_eq!(
+        (random.clone(), random_end.clone()),
+        run(&["random", "--seed", "3"])
+    );
+    // Eleven deliveries and their follow-ups: one random order in millions
+    // is FIFO's, and seed 3 is not it.
+    assert_ne!(random, fifo);
+    // Seqs of what handling publishes depend on the order: compare the held
+    // deliveries by seq and the rest by topic and component.
+    let sorted = |out: &str| {
+        let mut lines: Vec<String> = out
+            .lines()
+            .map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let seq: u64 = words[1].parse().unwrap();
+                let what = words[2..5].join(" ");
+                if seq <= 12 {
+                    format!("{seq} {what}")
+                } else {
+                    what
+                }
+            })
+            .collect();
+        lines.sort_unstable();
+        lines
+    };
+    assert_eq!(sorted(&random), sorted(&fifo), "each delivery exactly once");
+    assert_eq!(fifo.lines().count(), 11, "{fifo}");
+    assert_eq!(pending_count(&held_with_follow_ups()), 8);
+    assert_eq!(
+        random_end,
+        [
+            "\"christophe\" \"confirmed\"",
+            "\"koen\" \"cancelled\"",
+            "\"ann\" \"confirmed\"",
+            "\"bob\" \"confirmed\""
+        ]
+    );
+    assert_eq!(random_end, fifo_end);
+}
+
 #[test]
 fn redelivery_changes_nothing_and_is_recorded() {
     let env = TestEnv::new();
@@ -228,6 +302,78 @@ fn check_refuses_a_bad_order_file() {
         stderr.contains("bad.json:1:1: the order has no \"reservations\""),
         "{stderr}"
     );
+}
+
+#[test]
+fn check_refuses_an_order_too_large_to_explore() {
+    let env = TestEnv::new();
+    let lines: Vec<String> = (1..=10_000)
+        .map(|id| format!("{{\"id\": {id}, \"reserved\": \"thing {id}\"}}"))
+        .collect();
+    let huge = env.write(
+        "huge.json",
+        &format!(
+            "{{\"customer\": \"x\", \"reservations\": [{}]}}",
+            lines.join(", ")
+        ),
+    );
+    let stderr = env.fails(&["check", "--duplicates", huge.to_str().unwrap()], 2);
+    assert!(
+        stderr.starts_with("pi7: error: 10000 lines: about ")
+            && stderr
+                .contains(" distinct states to explore, more than --max-states 2000000 allows;"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // Three interchangeable lines: the estimate refuses a budget of 100.
+    let stderr = env.fails(
+        &[
+            "check",
+            "--duplicates",
+            "--max-states",
+            "100",
+            &example("order-3.json"),
+        ],
+        2,
+    );
+    assert!(
+        stderr.starts_with("pi7: error: 3 lines: about ")
+            && stderr.contains("more than --max-states 100 allows"),
+        "{stderr}"
+    );
+    // One line leaves nothing to extrapolate from: the search stops instead.
+    let one = env.write(
+        "one.json",
+        "{\"customer\": \"x\", \"reservations\": [{\"id\": 1, \"reserved\": \"a\"}]}",
+    );
+    let stderr = env.fails(
+        &[
+            "check",
+            "--duplicates",
+            "--max-states",
+            "5",
+            one.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert_eq!(
+        stderr,
+        "pi7: error: 1 line: stopped at the budget of --max-states 5 after 5 distinct states, \
+         without reaching the end: nothing was proved; check fewer lines or raise --max-states\n"
+    );
+    assert!(!env.db().exists());
+}
+
+#[test]
+fn check_reduced_and_full_agree_on_the_schedules() {
+    let env = TestEnv::new();
+    let order = example("order-3.json");
+    let reduced = &env.json_lines(&["check", "--duplicates", &order])[0]["summary"];
+    let full = &env.json_lines(&["check", "--duplicates", "--full", &order])[0]["summary"];
+    assert_eq!(reduced["schedules"], full["schedules"]);
+    assert_eq!(full["states"], 387);
+    assert!(reduced["states"].as_u64().unwrap() < 387, "{reduced}");
 }
 
 #[test]
