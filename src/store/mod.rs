@@ -9,9 +9,13 @@
 #[cfg(test)]
 mod contract;
 mod memory;
+mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod test_postgres;
 
 pub use memory::MemoryStore;
+pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_SCHEMA_VERSION};
 pub use sqlite::{
     Change, DocumentChange, DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION,
 };
@@ -187,4 +191,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
     Injected(usize),
+    #[error("database error: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// Another transaction held a process this one needed while it held
+    /// others; the store runs the whole unit of work again.
+    #[error("another pi7 kept changing the same orders")]
+    Contended,
 }

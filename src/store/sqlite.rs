@@ -29,7 +29,7 @@ const APPLICATION_ID: i64 = 0x7069_3700;
 const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema2.sql")];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_ATTEMPTS: u32 = 8;
+pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 /// Why a database in `dir` cannot be written, and what to do.
 fn read_only_dir_detail(dir: &Path) -> String {
@@ -795,7 +795,7 @@ fn is_read_only(e: &anyhow::Error) -> bool {
 
 /// Exponential backoff with jitter, so that processes that collided do not
 /// collide again in lockstep.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     let base_ms = 10u64 << attempt.min(6);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1149,19 +1149,19 @@ fn envelope_from_row(row: &Row) -> Result<Envelope, StoreError> {
     })
 }
 
-fn parse_text<T: FromStr<Err = String>>(text: &str) -> Result<T, StoreError> {
+pub(super) fn parse_text<T: FromStr<Err = String>>(text: &str) -> Result<T, StoreError> {
     text.parse().map_err(StoreError::Corrupt)
 }
 
-fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+pub(super) fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id '{text}': {e}")))
 }
 
-fn parse_document<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+pub(super) fn parse_document<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("document: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(doc: &T) -> String {
+pub(super) fn to_json<T: serde::Serialize>(doc: &T) -> String {
     serde_json::to_string(doc).expect("documents always serialize")
 }
 

@@ -1,0 +1,472 @@
+//! The reads commands make on PostgreSQL, the log as steps for the verified
+//! replay, and the wake-up channel of workers.
+//!
+//! Whatever reads more than one statement's worth runs in one
+//! `REPEATABLE READ` read-only transaction, so it sees one moment of the
+//! system while other processes write; since `seq` is given in commit
+//! order (see `tx.rs`), that moment is always a prefix of the log.
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, IsolationLevel, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+use super::super::sqlite::{parse_document, parse_uuid};
+use super::super::{Delivery, DeliveryFilter, DeliveryStatus, Handling, StoreError};
+use super::tx::{delivery_from_row, envelope_from_row, DELIVERY_COLUMNS, ENVELOPE_COLUMNS};
+use super::{connect, describe, Conn, PgStore, CHANNEL};
+use crate::domain::{Component, Envelope, ReservationDoc, SalesOrderDoc, Topic};
+use crate::replay::{LogSource, Recorded, Step, StepWriter};
+use crate::store::{DocumentKind, Found};
+
+/// How many rows a streaming read fetches at a time.
+const BATCH: i32 = 1000;
+
+impl PgStore {
+    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        let conn = &mut *self.conn.borrow_mut();
+        let statement = match conn.statements.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let s = conn.client.prepare(sql)?;
+                conn.statements.insert(sql.to_string(), s.clone());
+                s
+            }
+        };
+        Ok(conn.client.query(&statement, params)?)
+    }
+
+    /// Runs `read` in one read-only snapshot.
+    fn snapshot<T>(
+        &self,
+        read: impl FnOnce(&mut Transaction) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let conn: &mut Conn = &mut self.conn.borrow_mut();
+        let mut tx = conn
+            .client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(StoreError::from)?;
+        let value = read(&mut tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    pub fn sales_order_by_id(&self, id: Uuid) -> Result<Option<SalesOrderDoc>, StoreError> {
+        self.document("SELECT document FROM salesorders WHERE id = $1", id)
+    }
+
+    pub fn sales_order_by_process(
+        &self,
+        process_id: Uuid,
+    ) -> Result<Option<SalesOrderDoc>, StoreError> {
+        self.document(
+            "SELECT document FROM salesorders WHERE process_id = $1",
+            process_id,
+        )
+    }
+
+    pub fn reservation_by_id(&self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError> {
+        self.document("SELECT document FROM reservations WHERE id = $1", id)
+    }
+
+    fn document<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: Uuid,
+    ) -> Result<Option<T>, StoreError> {
+        self.rows(sql, &[&key.to_string()])?
+            .first()
+            .map(|r| parse_document(r.get::<_, &str>(0)))
+            .transpose()
+    }
+
+    pub fn reservations_of(&self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
+        self.rows(
+            "SELECT document FROM reservations WHERE process_id = $1 ORDER BY row",
+            &[&process_id.to_string()],
+        )?
+        .iter()
+        .map(|r| parse_document(r.get::<_, &str>(0)))
+        .collect()
+    }
+
+    pub fn list_sales_orders(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+    ) -> Result<Vec<SalesOrderDoc>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_sales_order(status, process_id, customer, &mut |doc| {
+            all.push(doc);
+            Ok(())
+        })
+        .map_err(into_store_error)?;
+        Ok(all)
+    }
+
+    pub fn for_each_sales_order(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+        each: &mut dyn FnMut(SalesOrderDoc) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let process = process_id.map(|p| p.to_string());
+        self.snapshot(|tx| {
+            stream(
+                tx,
+                "SELECT document FROM salesorders
+                 WHERE ($1::text IS NULL OR status = $1)
+                   AND ($2::text IS NULL OR process_id = $2)
+                   AND ($3::text IS NULL OR customer = $3)
+                 ORDER BY row",
+                &[&status, &process, &customer],
+                &mut |row| each(parse_document(row.get::<_, &str>(0))?),
+            )
+        })
+    }
+
+    pub fn list_reservations(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+    ) -> Result<Vec<ReservationDoc>, StoreError> {
+        let mut all = Vec::new();
+        self.for_each_reservation(status, process_id, customer, &mut |doc| {
+            all.push(doc);
+            Ok(())
+        })
+        .map_err(into_store_error)?;
+        Ok(all)
+    }
+
+    pub fn for_each_reservation(
+        &self,
+        status: Option<&str>,
+        process_id: Option<Uuid>,
+        customer: Option<&str>,
+        each: &mut dyn FnMut(ReservationDoc) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let process = process_id.map(|p| p.to_string());
+        self.snapshot(|tx| {
+            stream(
+                tx,
+                "SELECT r.document FROM reservations r
+                 WHERE ($1::text IS NULL OR r.status = $1)
+                   AND ($2::text IS NULL OR r.process_id = $2)
+                   AND ($3::text IS NULL OR r.process_id IN
+                        (SELECT process_id FROM salesorders WHERE customer = $3))
+                 ORDER BY r.row",
+                &[&status, &process, &customer],
+                &mut |row| each(parse_document(row.get::<_, &str>(0))?),
+            )
+        })
+    }
+
+    /// Everything of `kinds` whose id starts with `prefix`; at most `limit`
+    /// of each kind.
+    pub fn find(
+        &self,
+        prefix: &str,
+        kinds: &[DocumentKind],
+        limit: usize,
+    ) -> Result<Vec<Found>, StoreError> {
+        let upper = format!("{prefix}~");
+        let queries: [(DocumentKind, &str); 3] = [
+            (
+                DocumentKind::SalesOrder,
+                "SELECT id, process_id FROM salesorders WHERE id >= $1 AND id < $2 LIMIT $3",
+            ),
+            (
+                DocumentKind::Reservation,
+                "SELECT id, process_id FROM reservations WHERE id >= $1 AND id < $2 LIMIT $3",
+            ),
+            (
+                DocumentKind::Process,
+                "SELECT DISTINCT process_id, process_id FROM events
+                 WHERE process_id >= $1 AND process_id < $2 LIMIT $3",
+            ),
+        ];
+        let mut found = Vec::new();
+        for (kind, sql) in queries.into_iter().filter(|(k, _)| kinds.contains(k)) {
+            for row in self.rows(sql, &[&prefix, &upper, &(limit as i64)])? {
+                found.push(Found {
+                    kind,
+                    id: parse_uuid(row.get::<_, &str>(0))?,
+                    process_id: parse_uuid(row.get::<_, &str>(1))?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Calls `each` for every event after `since`, in `seq` order, narrowed
+    /// by process and topic; returns the last seq seen.
+    pub fn for_each_event(
+        &self,
+        since: u64,
+        process_id: Option<Uuid>,
+        topic: Option<Topic>,
+        each: &mut dyn FnMut(Envelope) -> anyhow::Result<()>,
+    ) -> anyhow::Result<u64> {
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let process = process_id.map(|p| p.to_string());
+        let topic = topic.map(|t| t.as_str());
+        let mut last = since as u64;
+        self.snapshot(|tx| {
+            stream(
+                tx,
+                &format!(
+                    "{ENVELOPE_COLUMNS}
+                     WHERE seq > $1 AND ($2::text IS NULL OR process_id = $2)
+                       AND ($3::text IS NULL OR topic = $3)
+                     ORDER BY seq"
+                ),
+                &[&since, &process, &topic],
+                &mut |row| {
+                    let event = envelope_from_row(row)?;
+                    last = event.seq;
+                    each(event)
+                },
+            )
+        })?;
+        Ok(last)
+    }
+
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.event_count()?.1)
+    }
+
+    /// (number of events, highest seq).
+    pub fn event_count(&self) -> Result<(u64, u64), StoreError> {
+        let rows = self.rows("SELECT count(*), coalesce(max(seq), 0) FROM events", &[])?;
+        Ok((
+            rows[0].get::<_, i64>(0) as u64,
+            rows[0].get::<_, i64>(1) as u64,
+        ))
+    }
+
+    pub fn event_by_id(&self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
+        self.rows(
+            &format!("{ENVELOPE_COLUMNS} WHERE id = $1"),
+            &[&id.to_string()],
+        )?
+        .first()
+        .map(envelope_from_row)
+        .transpose()
+    }
+
+    /// Deliveries with `status`, first first, narrowed by `filter`.
+    pub fn deliveries(
+        &self,
+        status: DeliveryStatus,
+        filter: &DeliveryFilter,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self
+            .rows(
+                &format!(
+                    "{DELIVERY_COLUMNS}
+                     WHERE d.status = $1
+                       AND ($2::text IS NULL OR d.component = $2)
+                       AND ($3::text IS NULL OR e.process_id = $3)
+                     ORDER BY d.key"
+                ),
+                &[
+                    &status.as_str(),
+                    &filter.component.map(|c| c.as_str()),
+                    &filter.process_id.map(|p| p.to_string()),
+                ],
+            )?
+            .iter()
+            .map(delivery_from_row)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|d| !filter.exclude.contains(&d.key))
+            .collect())
+    }
+
+    /// Every delivery with where it was handled (`None` while not handled),
+    /// in handling order, unhandled ones last.
+    pub fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
+        self.rows(
+            "SELECT d.key, d.seq, e.topic, d.component, e.process_id, d.status, d.attempts,
+                    d.error, d.handled, d.log_seq
+             FROM deliveries d JOIN events e ON e.seq = d.seq
+             ORDER BY d.handled IS NULL, d.handled, d.key",
+            &[],
+        )?
+        .iter()
+        .map(|row| {
+            let order: Option<i64> = row.get(8);
+            let position: Option<i64> = row.get(9);
+            let handling = order.zip(position).map(|(order, position)| Handling {
+                order: order as u64,
+                position: position as u64,
+            });
+            Ok((delivery_from_row(row)?, handling))
+        })
+        .collect()
+    }
+
+    /// Every row whose filter columns disagree with its document.
+    pub fn column_mismatches(&self) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for row in self.rows(
+            "SELECT id, process_id, customer, status, document FROM salesorders ORDER BY row",
+            &[],
+        )? {
+            let id: String = row.get(0);
+            let doc: SalesOrderDoc = parse_document(row.get::<_, &str>(4))?;
+            let columns = (
+                row.get::<_, String>(1),
+                row.get::<_, Option<String>>(2),
+                row.get::<_, String>(3),
+            );
+            let documented = (
+                doc.process_id.to_string(),
+                doc.object.customer.clone(),
+                doc.object.status.as_str().to_string(),
+            );
+            if id != doc.id.to_string() || columns != documented {
+                found.push(format!(
+                    "sales order {id}: its columns say process {}, customer {:?}, status {} but its document says process {}, customer {:?}, status {}",
+                    columns.0, columns.1, columns.2, documented.0, documented.1, documented.2
+                ));
+            }
+        }
+        for row in self.rows(
+            "SELECT id, process_id, status, document FROM reservations ORDER BY row",
+            &[],
+        )? {
+            let id: String = row.get(0);
+            let doc: ReservationDoc = parse_document(row.get::<_, &str>(3))?;
+            let columns = (row.get::<_, String>(1), row.get::<_, String>(2));
+            let documented = (
+                doc.process_id.to_string(),
+                doc.object.status.as_str().to_string(),
+            );
+            if id != doc.id.to_string() || columns != documented {
+                found.push(format!(
+                    "reservation {id}: its columns say process {}, status {} but its document says process {}, status {}",
+                    columns.0, columns.1, documented.0, documented.1
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    /// A connection that waits for new deliveries (`LISTEN`).
+    pub fn notifications(&self) -> Result<Notifications, StoreError> {
+        let mut client = connect(&self.url, &self.shown, self.schema.as_deref())?;
+        client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+        Ok(Notifications { client })
+    }
+}
+
+/// A listening connection: [`wait`](Self::wait) returns when a transaction
+/// that added deliveries commits, or after the timeout.
+pub struct Notifications {
+    client: Client,
+}
+
+impl Notifications {
+    /// Waits up to `timeout` for a wake-up; all that arrived are taken.
+    pub fn wait(&mut self, timeout: Duration) -> Result<(), StoreError> {
+        let mut notifications = self.client.notifications();
+        notifications
+            .timeout_iter(timeout)
+            .next()
+            .map_err(|e| StoreError::CannotOpen {
+                path: CHANNEL.into(),
+                detail: describe(&e),
+            })?;
+        let mut rest = notifications.iter();
+        while rest.next()?.is_some() {}
+        Ok(())
+    }
+}
+
+impl LogSource for PgStore {
+    fn for_each_step(
+        &self,
+        process_id: Option<Uuid>,
+        each: &mut dyn FnMut(Step) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let process = process_id.map(|p| p.to_string());
+        self.snapshot(|tx| {
+            let mut handled = Vec::new();
+            for row in tx.query(
+                "SELECT d.log_seq, d.handled, e.id, d.component
+                 FROM deliveries d JOIN events e ON e.seq = d.seq
+                 WHERE d.status = 'done' AND ($1::text IS NULL OR e.process_id = $1)",
+                &[&process],
+            )? {
+                handled.push(Recorded {
+                    position: row.get::<_, i64>(0) as u64,
+                    order: row.get::<_, i64>(1) as u64,
+                    event: parse_uuid(row.get::<_, &str>(2))?,
+                    component: Component::from_str(row.get::<_, &str>(3))
+                        .map_err(StoreError::Corrupt)?,
+                });
+            }
+            let mut sizes = std::collections::HashMap::new();
+            for row in tx.query(
+                "SELECT command, count(*) FROM events
+                 WHERE command IS NOT NULL AND ($1::text IS NULL OR process_id = $1)
+                 GROUP BY command HAVING count(*) > 1",
+                &[&process],
+            )? {
+                sizes.insert(row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as usize);
+            }
+            let mut writer = StepWriter::new(handled, sizes);
+            stream(
+                tx,
+                "SELECT seq, id, topic, process_id, causation_id, source, time, payload, command
+                 FROM events WHERE ($1::text IS NULL OR process_id = $1) ORDER BY seq",
+                &[&process],
+                &mut |row| {
+                    let command = row.get::<_, Option<i64>>(8).map(|c| c as u64);
+                    writer.event(envelope_from_row(row)?, command, each)
+                },
+            )?;
+            writer.finish(each)
+        })
+    }
+}
+
+/// Runs `sql` as a portal and calls `each` for every row, a batch at a time.
+fn stream(
+    tx: &mut Transaction,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    each: &mut dyn FnMut(&Row) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let portal = tx.bind(sql, params).map_err(StoreError::from)?;
+    loop {
+        let rows = tx.query_portal(&portal, BATCH).map_err(StoreError::from)?;
+        for row in &rows {
+            each(row)?;
+        }
+        if rows.len() < BATCH as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// The storage error inside `e`, which only store code produced.
+fn into_store_error(e: anyhow::Error) -> StoreError {
+    match e.downcast::<StoreError>() {
+        Ok(store) => store,
+        Err(e) => match e.downcast::<postgres::Error>() {
+            Ok(pg) => StoreError::Postgres(pg),
+            Err(e) => StoreError::Corrupt(e.to_string()),
+        },
+    }
+}
