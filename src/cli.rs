@@ -80,6 +80,7 @@ pub enum Command {
     Serve(serve::Args),
     Completions(completions::Args),
     Info(crate::commands::info::Args),
+    Worker(crate::commands::worker::Args),
 }
 
 impl Command {
@@ -105,6 +106,7 @@ impl Command {
             Command::Completions(_) => "completions",
             Command::Info(_) => "info",
             Command::Serve(_) => "serve",
+            Command::Worker(_) => "worker",
         }
     }
 
@@ -129,7 +131,8 @@ impl Command {
             | Command::Rebuild(_)
             | Command::Export(_)
             | Command::Completions(_)
-            | Command::Info(_) => false,
+            | Command::Info(_)
+            | Command::Worker(_) => false,
         }
     }
 }

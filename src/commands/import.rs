@@ -7,7 +7,7 @@ use super::{progress, Context};
 use crate::dispatch::Handlers;
 use crate::error::InputError;
 use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
-use crate::store::{DeliveryStatus, OpenMode, Store};
+use crate::store::{DeliveryStatus, OpenMode, Queries, Store};
 
 /// Take an exported log into this database, checking every event
 ///

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::{test_postgres, MemoryStore, PgStore, SqliteStore, Store};
+use super::{test_postgres, MemoryStore, Queries, SqliteStore, Store};
 use crate::dispatch::{dispatch, redeliver, Handlers, Order, Plan};
 use crate::domain::order::{OrderRequest, RequestedLine};
 use crate::domain::{ids, Component, Envelope, ReservationDoc, SalesOrderDoc};
@@ -217,60 +217,24 @@ fn steps(log: &dyn LogSource) -> Vec<Step> {
     steps
 }
 
-/// The reads the contract compares, on the stores that have them.
-trait Inspect: LogSource {
-    fn events(&self) -> Vec<Envelope>;
-    fn orders(&self) -> Vec<SalesOrderDoc>;
-    fn reservations_of(&self, process: Uuid) -> Vec<ReservationDoc>;
-}
-
-impl Inspect for SqliteStore {
-    fn events(&self) -> Vec<Envelope> {
-        let mut events = Vec::new();
-        self.for_each_event(0, None, None, &mut |e| {
+fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
+    let mut events = Vec::new();
+    store
+        .for_each_event(0, None, None, &mut |e| {
             events.push(e);
             Ok(())
         })
         .unwrap();
-        events
-    }
-    fn orders(&self) -> Vec<SalesOrderDoc> {
-        self.list_sales_orders(None, None, None).unwrap()
-    }
-    fn reservations_of(&self, process: Uuid) -> Vec<ReservationDoc> {
-        SqliteStore::reservations_of(self, process).unwrap()
-    }
-}
-
-impl Inspect for PgStore {
-    fn events(&self) -> Vec<Envelope> {
-        let mut events = Vec::new();
-        self.for_each_event(0, None, None, &mut |e| {
-            events.push(e);
-            Ok(())
-        })
-        .unwrap();
-        events
-    }
-    fn orders(&self) -> Vec<SalesOrderDoc> {
-        self.list_sales_orders(None, None, None).unwrap()
-    }
-    fn reservations_of(&self, process: Uuid) -> Vec<ReservationDoc> {
-        PgStore::reservations_of(self, process).unwrap()
-    }
-}
-
-fn sqlite_contents(store: &dyn Inspect) -> Contents {
-    let events = store.events();
     Contents {
         sales_orders: store
-            .orders()
+            .list_sales_orders(None, None, None)
+            .unwrap()
             .into_iter()
             .map(|o| (o.process_id, o))
             .collect(),
         reservations: processes(&events)
             .into_iter()
-            .flat_map(|p| store.reservations_of(p))
+            .flat_map(|p| store.reservations_of(p).unwrap())
             .collect(),
         events,
         steps: steps(store),

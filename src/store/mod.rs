@@ -10,12 +10,14 @@
 mod contract;
 mod memory;
 mod postgres;
+mod queries;
 mod sqlite;
 #[cfg(test)]
 mod test_postgres;
 
 pub use memory::MemoryStore;
 pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_SCHEMA_VERSION};
+pub use queries::{AnyStore, Queries};
 pub use sqlite::{
     Change, DocumentChange, DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION,
 };
@@ -193,6 +195,8 @@ pub enum StoreError {
     Injected(usize),
     #[error("database error: {}", postgres::describe(.0))]
     Postgres(#[from] ::postgres::Error),
+    #[error("{what} does not run on PostgreSQL yet ({path}); export, import into SQLite and run it there")]
+    Unsupported { path: String, what: String },
     /// Another transaction held a process this one needed while it held
     /// others; the store runs the whole unit of work again.
     #[error("another pi7 kept changing the same orders")]

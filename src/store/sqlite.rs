@@ -328,23 +328,8 @@ impl SqliteStore {
         SqliteTx::new(&self.conn).reservations(process_id)
     }
 
-    /// Sales orders in the order they were created, narrowed by the filters.
-    pub fn list_sales_orders(
-        &self,
-        status: Option<&str>,
-        process_id: Option<Uuid>,
-        customer: Option<&str>,
-    ) -> Result<Vec<SalesOrderDoc>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_sales_order(status, process_id, customer, &mut |doc| {
-            all.push(doc);
-            Ok(())
-        })
-        .map_err(into_store_error)?;
-        Ok(all)
-    }
-
-    /// [`list_sales_orders`](Self::list_sales_orders), one document at a time.
+    /// Sales orders in the order they were created, narrowed by the
+    /// filters, one document at a time.
     pub fn for_each_sales_order(
         &self,
         status: Option<&str>,
@@ -366,24 +351,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Reservations in the order they were made, narrowed by the filters.
-    /// `customer` is the customer of the reservation's sales order.
-    pub fn list_reservations(
-        &self,
-        status: Option<&str>,
-        process_id: Option<Uuid>,
-        customer: Option<&str>,
-    ) -> Result<Vec<ReservationDoc>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_reservation(status, process_id, customer, &mut |doc| {
-            all.push(doc);
-            Ok(())
-        })
-        .map_err(into_store_error)?;
-        Ok(all)
-    }
-
-    /// [`list_reservations`](Self::list_reservations), one document at a time.
+    /// Reservations in the order they were made, narrowed by the filters
+    /// (`customer`: that of their sales order), one document at a time.
     pub fn for_each_reservation(
         &self,
         status: Option<&str>,
@@ -755,17 +724,6 @@ fn immutable_uri(path: &Path) -> String {
     }
     uri.push_str("?immutable=1");
     uri
-}
-
-/// The storage error inside `e`, which only store code produced.
-fn into_store_error(e: anyhow::Error) -> StoreError {
-    match e.downcast::<StoreError>() {
-        Ok(store) => store,
-        Err(e) => match e.downcast::<rusqlite::Error>() {
-            Ok(sqlite) => StoreError::Sqlite(sqlite),
-            Err(e) => StoreError::Corrupt(e.to_string()),
-        },
-    }
 }
 
 fn sqlite_code(e: &anyhow::Error) -> Option<rusqlite::ErrorCode> {

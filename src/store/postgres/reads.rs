@@ -95,21 +95,6 @@ impl PgStore {
         .collect()
     }
 
-    pub fn list_sales_orders(
-        &self,
-        status: Option<&str>,
-        process_id: Option<Uuid>,
-        customer: Option<&str>,
-    ) -> Result<Vec<SalesOrderDoc>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_sales_order(status, process_id, customer, &mut |doc| {
-            all.push(doc);
-            Ok(())
-        })
-        .map_err(into_store_error)?;
-        Ok(all)
-    }
-
     pub fn for_each_sales_order(
         &self,
         status: Option<&str>,
@@ -130,21 +115,6 @@ impl PgStore {
                 &mut |row| each(parse_document(row.get::<_, &str>(0))?),
             )
         })
-    }
-
-    pub fn list_reservations(
-        &self,
-        status: Option<&str>,
-        process_id: Option<Uuid>,
-        customer: Option<&str>,
-    ) -> Result<Vec<ReservationDoc>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_reservation(status, process_id, customer, &mut |doc| {
-            all.push(doc);
-            Ok(())
-        })
-        .map_err(into_store_error)?;
-        Ok(all)
     }
 
     pub fn for_each_reservation(
@@ -362,6 +332,48 @@ impl PgStore {
         Ok(found)
     }
 
+    pub fn neighbours(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let queries = [
+            "SELECT max(id) FROM salesorders WHERE id < $1",
+            "SELECT min(id) FROM salesorders WHERE id > $1",
+            "SELECT max(id) FROM reservations WHERE id < $1",
+            "SELECT min(id) FROM reservations WHERE id > $1",
+            "SELECT max(process_id) FROM events WHERE process_id < $1",
+            "SELECT min(process_id) FROM events WHERE process_id > $1",
+        ];
+        let mut found = Vec::new();
+        for sql in queries {
+            if let Some(neighbour) = self.rows(sql, &[&id])?[0].get::<_, Option<String>>(0) {
+                found.push(neighbour);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The schema version (PostgreSQL's, see `PG_SCHEMA_VERSION`) and the
+    /// row counts `pi7 info` shows.
+    pub fn counts(&self) -> Result<(i64, std::collections::BTreeMap<String, u64>), StoreError> {
+        let version =
+            self.rows("SELECT coalesce(max(version), 0) FROM pi7_schema", &[])?[0].get::<_, i64>(0);
+        let mut counts = std::collections::BTreeMap::new();
+        for row in self.rows(
+            "SELECT 'events', count(*) FROM events
+             UNION ALL SELECT 'deliveries ' || status, count(*) FROM deliveries GROUP BY status
+             UNION ALL SELECT 'salesorders ' || status, count(*) FROM salesorders GROUP BY status
+             UNION ALL SELECT 'reservations ' || status, count(*) FROM reservations GROUP BY status",
+            &[],
+        )? {
+            counts.insert(row.get::<_, String>(0), row.get::<_, i64>(1) as u64);
+        }
+        Ok((version, counts))
+    }
+
+    /// The server checks its own pages; there is no whole-database check
+    /// to run from a client.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        Ok(vec!["ok".into()])
+    }
+
     /// A connection that waits for new deliveries (`LISTEN`).
     pub fn notifications(&self) -> Result<Notifications, StoreError> {
         let mut client = connect(&self.url, &self.shown, self.schema.as_deref())?;
@@ -457,16 +469,5 @@ fn stream(
         if rows.len() < BATCH as usize {
             return Ok(());
         }
-    }
-}
-
-/// The storage error inside `e`, which only store code produced.
-fn into_store_error(e: anyhow::Error) -> StoreError {
-    match e.downcast::<StoreError>() {
-        Ok(store) => store,
-        Err(e) => match e.downcast::<postgres::Error>() {
-            Ok(pg) => StoreError::Postgres(pg),
-            Err(e) => StoreError::Corrupt(e.to_string()),
-        },
     }
 }
