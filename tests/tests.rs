@@ -30,6 +30,8 @@ mod lifecycle;
 mod list;
 #[path = "it/ordering.rs"]
 mod ordering;
+#[path = "it/postgres.rs"]
+mod postgres;
 #[path = "it/reliability.rs"]
 mod reliability;
 #[path = "it/serve.rs"]

@@ -8,7 +8,8 @@
 //!   it. Everything that changes one order is thereby serial, so no update
 //!   is lost, and a handler sees the process as the log says it is.
 //! - **The append lock** (one for the whole log) from the first event a
-//!   transaction appends until it commits. `seq` is `max(seq) + 1` under it,
+//!   transaction appends, or the first delivery it records as handled,
+//!   until it commits. `seq` is `max(seq) + 1` under it,
 //!   so positions are gap-free and in commit order, the events of one
 //!   command or one handling are contiguous, and the events a handling
 //!   publishes come right after the position it records: what the verified
@@ -307,6 +308,11 @@ impl Tx for PgTx<'_> {
     fn finish_delivery(&mut self, delivery: &Delivery, result: Finished) -> Result<(), StoreError> {
         let (status, error, position) = match result {
             Finished::Done { position } => {
+                // Under the append lock, so that no handling that publishes
+                // is in flight: one recorded at the same position but
+                // ordered before this one would find this record between
+                // itself and its events when the log is replayed.
+                self.next_seq()?;
                 let position = self.position_at_lock.take().unwrap_or(position);
                 (DeliveryStatus::Done, None, Some(position as i64))
             }
