@@ -46,7 +46,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let (header, items) = parse(&source_name, &text)?;
     let exact = header.is_some();
     let path = ctx.db_path()?;
-    let existed = path.exists();
+    let existed = ctx.db_exists()?;
     let mut store = ctx.open(OpenMode::ReadWrite)?;
     let events = items
         .iter()

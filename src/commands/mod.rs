@@ -148,6 +148,13 @@ impl<'a> Context<'a> {
         app::db_path(self.db.as_deref()).map_err(app::Error::into_source)
     }
 
+    /// Whether the database is there: an SQLite file that exists, or any
+    /// PostgreSQL URL (the server holds it; opening says when it cannot).
+    pub fn db_exists(&self) -> anyhow::Result<bool> {
+        let path = self.db_path()?;
+        Ok(path.to_str().is_some_and(crate::store::is_postgres_url) || path.exists())
+    }
+
     fn options(&self) -> app::Options {
         app::Options {
             now: Some(self.now),

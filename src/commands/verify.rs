@@ -34,7 +34,7 @@ pub struct Args {}
 
 pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
     let path = ctx.db_path()?;
-    if !path.exists() {
+    if !ctx.db_exists()? {
         return Err(StoreError::CannotOpen {
             path: path.display().to_string(),
             detail: "there is no database there, so nothing to verify".into(),

@@ -38,6 +38,33 @@ impl PgStore {
         Ok(conn.client.query(&statement, params)?)
     }
 
+    /// Runs `sql` a page at a time: its parameters are `params` and then
+    /// the key (column `key` of its rows) to start after, and it returns at
+    /// most 1000 rows in key order. The connection is free while `each`
+    /// runs, so `each` may read too. `seq` is given in commit order, so
+    /// paging the log by it never skips an event that commits meanwhile.
+    fn paged(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        key: usize,
+        mut after: i64,
+        each: &mut dyn FnMut(&Row) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        loop {
+            let mut all: Vec<&(dyn ToSql + Sync)> = params.to_vec();
+            all.push(&after);
+            let rows = self.rows(sql, &all)?;
+            for row in &rows {
+                each(row)?;
+            }
+            match rows.last() {
+                Some(last) if rows.len() == BATCH as usize => after = last.get(key),
+                _ => return Ok(()),
+            }
+        }
+    }
+
     /// Runs `read` in one read-only snapshot.
     fn snapshot<T>(
         &self,
@@ -103,18 +130,18 @@ impl PgStore {
         each: &mut dyn FnMut(SalesOrderDoc) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let process = process_id.map(|p| p.to_string());
-        self.snapshot(|tx| {
-            stream(
-                tx,
-                "SELECT document FROM salesorders
-                 WHERE ($1::text IS NULL OR status = $1)
-                   AND ($2::text IS NULL OR process_id = $2)
-                   AND ($3::text IS NULL OR customer = $3)
-                 ORDER BY row",
-                &[&status, &process, &customer],
-                &mut |row| each(parse_document(row.get::<_, &str>(0))?),
-            )
-        })
+        self.paged(
+            "SELECT document, row FROM salesorders
+             WHERE ($1::text IS NULL OR status = $1)
+               AND ($2::text IS NULL OR process_id = $2)
+               AND ($3::text IS NULL OR customer = $3)
+               AND row > $4
+             ORDER BY row LIMIT 1000",
+            &[&status, &process, &customer],
+            1,
+            0,
+            &mut |row| each(parse_document(row.get::<_, &str>(0))?),
+        )
     }
 
     pub fn for_each_reservation(
@@ -125,19 +152,19 @@ impl PgStore {
         each: &mut dyn FnMut(ReservationDoc) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let process = process_id.map(|p| p.to_string());
-        self.snapshot(|tx| {
-            stream(
-                tx,
-                "SELECT r.document FROM reservations r
-                 WHERE ($1::text IS NULL OR r.status = $1)
-                   AND ($2::text IS NULL OR r.process_id = $2)
-                   AND ($3::text IS NULL OR r.process_id IN
-                        (SELECT process_id FROM salesorders WHERE customer = $3))
-                 ORDER BY r.row",
-                &[&status, &process, &customer],
-                &mut |row| each(parse_document(row.get::<_, &str>(0))?),
-            )
-        })
+        self.paged(
+            "SELECT r.document, r.row FROM reservations r
+             WHERE ($1::text IS NULL OR r.status = $1)
+               AND ($2::text IS NULL OR r.process_id = $2)
+               AND ($3::text IS NULL OR r.process_id IN
+                    (SELECT process_id FROM salesorders WHERE customer = $3))
+               AND r.row > $4
+             ORDER BY r.row LIMIT 1000",
+            &[&status, &process, &customer],
+            1,
+            0,
+            &mut |row| each(parse_document(row.get::<_, &str>(0))?),
+        )
     }
 
     /// Everything of `kinds` whose id starts with `prefix`; at most `limit`
@@ -190,23 +217,23 @@ impl PgStore {
         let process = process_id.map(|p| p.to_string());
         let topic = topic.map(|t| t.as_str());
         let mut last = since as u64;
-        self.snapshot(|tx| {
-            stream(
-                tx,
-                &format!(
-                    "{ENVELOPE_COLUMNS}
-                     WHERE seq > $1 AND ($2::text IS NULL OR process_id = $2)
-                       AND ($3::text IS NULL OR topic = $3)
-                     ORDER BY seq"
-                ),
-                &[&since, &process, &topic],
-                &mut |row| {
-                    let event = envelope_from_row(row)?;
-                    last = event.seq;
-                    each(event)
-                },
-            )
-        })?;
+        self.paged(
+            &format!(
+                "{ENVELOPE_COLUMNS}
+                 WHERE ($1::text IS NULL OR process_id = $1)
+                   AND ($2::text IS NULL OR topic = $2)
+                   AND seq > $3
+                 ORDER BY seq LIMIT 1000"
+            ),
+            &[&process, &topic],
+            0,
+            since,
+            &mut |row| {
+                let event = envelope_from_row(row)?;
+                last = event.seq;
+                each(event)
+            },
+        )?;
         Ok(last)
     }
 
