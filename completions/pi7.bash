@@ -79,6 +79,9 @@ _pi7() {
             pi7,verify)
                 cmd="pi7__subcmd__verify"
                 ;;
+            pi7,worker)
+                cmd="pi7__subcmd__worker"
+                ;;
             pi7__subcmd__help,cancel)
                 cmd="pi7__subcmd__help__subcmd__cancel"
                 ;;
@@ -142,6 +145,9 @@ _pi7() {
             pi7__subcmd__help,verify)
                 cmd="pi7__subcmd__help__subcmd__verify"
                 ;;
+            pi7__subcmd__help,worker)
+                cmd="pi7__subcmd__help__subcmd__worker"
+                ;;
             *)
                 ;;
         esac
@@ -149,7 +155,7 @@ _pi7() {
 
     case "${cmd}" in
         pi7)
-            opts="-v -h -V --db --json --verbose --hold --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info relay help"
+            opts="-v -h -V --db --json --verbose --hold --help --version submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info relay worker help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,7 +381,7 @@ _pi7() {
             return 0
             ;;
         pi7__subcmd__help)
-            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info relay help"
+            opts="submit list confirm reject cancel expire show events pending dispatch redeliver check verify rebuild export import serve completions info relay worker help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -682,6 +688,20 @@ _pi7() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pi7__subcmd__help__subcmd__worker)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pi7__subcmd__import)
             opts="-v -h --db --json --verbose --hold --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -959,6 +979,28 @@ _pi7() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pi7__subcmd__worker)
+            opts="-v -h --concurrency --db --json --verbose --hold --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

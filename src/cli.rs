@@ -81,6 +81,7 @@ pub enum Command {
     Completions(completions::Args),
     Info(crate::commands::info::Args),
     Relay(crate::commands::relay::Args),
+    Worker(crate::commands::worker::Args),
 }
 
 impl Command {
@@ -107,6 +108,7 @@ impl Command {
             Command::Info(_) => "info",
             Command::Relay(_) => "relay",
             Command::Serve(_) => "serve",
+            Command::Worker(_) => "worker",
         }
     }
 
@@ -132,7 +134,8 @@ impl Command {
             | Command::Rebuild(_)
             | Command::Export(_)
             | Command::Completions(_)
-            | Command::Info(_) => false,
+            | Command::Info(_)
+            | Command::Worker(_) => false,
         }
     }
 }

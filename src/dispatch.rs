@@ -221,7 +221,10 @@ pub fn dispatch<S: Store>(
         rng = rng_after;
         filter = filter_after;
         delivered += reports.len();
-        let finished = reports.len() < room;
+        // A short batch is not the end on PostgreSQL: a batch also ends when
+        // the next delivery's order is held by another process. Only a
+        // batch that found nothing is.
+        let finished = reports.is_empty();
         for report in &reports {
             each(report);
         }

@@ -37,6 +37,8 @@ mod list;
 mod mqtt;
 #[path = "it/ordering.rs"]
 mod ordering;
+#[path = "it/postgres.rs"]
+mod postgres;
 #[path = "it/reliability.rs"]
 mod reliability;
 #[path = "it/serve.rs"]

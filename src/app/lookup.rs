@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::render::ShortIds;
-use crate::store::{DocumentKind, Found, SqliteStore};
+use crate::store::{DocumentKind, Found, Queries};
 
 pub const MIN_PREFIX: usize = 4;
 const MAX_CANDIDATES: usize = 10;
@@ -47,7 +47,7 @@ pub fn parse_prefix(text: &str) -> Result<String, LookupError> {
 }
 
 /// The one thing of one of `kinds` whose id starts with `text`.
-pub fn resolve(store: &SqliteStore, text: &str, kinds: &[DocumentKind]) -> anyhow::Result<Found> {
+pub fn resolve(store: &dyn Queries, text: &str, kinds: &[DocumentKind]) -> anyhow::Result<Found> {
     let prefix = parse_prefix(text)?;
     let mut candidates: Vec<Found> = store.find(&prefix, kinds, MAX_CANDIDATES)?;
     candidates.sort();
@@ -73,7 +73,7 @@ fn describe(kinds: &[DocumentKind]) -> String {
 }
 
 /// The process that an ID of any kind belongs to.
-pub fn process_of(store: &SqliteStore, text: &str) -> anyhow::Result<uuid::Uuid> {
+pub fn process_of(store: &dyn Queries, text: &str) -> anyhow::Result<uuid::Uuid> {
     let kinds = [
         DocumentKind::Process,
         DocumentKind::SalesOrder,
@@ -85,7 +85,7 @@ pub fn process_of(store: &SqliteStore, text: &str) -> anyhow::Result<uuid::Uuid>
 /// Learns the shortest unique prefix (of at least 8 characters) of each of
 /// `which` that `ids` does not know yet, for the tables that show them.
 pub fn learn_short_ids(
-    store: &SqliteStore,
+    store: &dyn Queries,
     ids: &mut ShortIds,
     which: impl IntoIterator<Item = uuid::Uuid>,
 ) -> anyhow::Result<()> {
@@ -110,7 +110,7 @@ pub fn learn_short_ids(
 
 /// [`learn_short_ids`] for `which`, from nothing.
 pub fn short_ids(
-    store: &SqliteStore,
+    store: &dyn Queries,
     which: impl IntoIterator<Item = uuid::Uuid>,
 ) -> anyhow::Result<ShortIds> {
     let mut ids = ShortIds::default();

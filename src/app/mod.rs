@@ -24,7 +24,9 @@ pub use write::{Decided, Decision, Submitted};
 use std::path::{Path, PathBuf};
 
 use crate::dispatch::{self as dispatcher, Handled, Plan, Report};
-use crate::store::{DeliveryStatus as StoreDeliveryStatus, OpenMode, SqliteStore, StoreError};
+use crate::store::{
+    AnyStore, DeliveryStatus as StoreDeliveryStatus, OpenMode, Queries, StoreError,
+};
 
 /// Whether a face means to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +58,7 @@ pub enum Diagnostic {
 
 /// One open database and how to use it.
 pub struct App {
-    store: SqliteStore,
+    store: AnyStore,
     options: Options,
     diagnostics: Vec<Diagnostic>,
 }
@@ -85,7 +87,7 @@ impl App {
             Access::Write => OpenMode::ReadWrite,
         };
         Ok(App {
-            store: SqliteStore::open(path, mode)?,
+            store: AnyStore::open(path, mode)?,
             options,
             diagnostics: Vec::new(),
         })
@@ -136,7 +138,7 @@ impl App {
 /// The command line's own commands that are not use cases yet (`redeliver`,
 /// `import`) settle through this too. Returns how many deliveries failed.
 pub(crate) fn settle(
-    store: &mut SqliteStore,
+    store: &mut AnyStore,
     options: &Options,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<usize> {

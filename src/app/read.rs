@@ -10,7 +10,7 @@ use crate::domain::{Component, Envelope, OrderStatus, ReservationDoc, Reservatio
 use crate::domain::{SalesOrderDoc, Topic};
 use crate::error::InputError;
 use crate::render::ShortIds;
-use crate::store::{DeliveryFilter, DocumentKind};
+use crate::store::{DeliveryFilter, DocumentKind, Queries};
 
 pub use crate::store::{Delivery, DeliveryStatus};
 

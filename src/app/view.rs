@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{App, Process, Result};
 use crate::domain::{saga, Component, SalesOrderDoc};
-use crate::store::DeliveryStatus;
+use crate::store::{DeliveryStatus, Queries};
 
 /// One delivery to the saga.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -15,7 +15,7 @@ use crate::domain::{ReservationDoc, ReservationStatus, SalesOrderDoc};
 use crate::error::InputError;
 use crate::operations::{self, Refused};
 use crate::render;
-use crate::store::{DocumentKind, Store, StoreError};
+use crate::store::{DocumentKind, Queries, Store, StoreError};
 
 /// One submitted (or amended) order as it stands after delivery.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

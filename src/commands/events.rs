@@ -43,7 +43,7 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     // command to make it: only writing commands create a file, so a
     // mistyped --db leaves nothing behind.
     let path = ctx.db_path()?;
-    if args.follow && !path.exists() {
+    if args.follow && !ctx.db_exists()? {
         ctx.note(&format!(
             "there is no database at {} yet; waiting for a writing command to create it",
             path.display()

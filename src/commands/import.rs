@@ -7,7 +7,7 @@ use super::{progress, Context};
 use crate::dispatch::Handlers;
 use crate::error::InputError;
 use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
-use crate::store::{DeliveryStatus, OpenMode, Store};
+use crate::store::{DeliveryStatus, OpenMode, Queries, Store};
 
 /// Take an exported log into this database, checking every event
 ///
@@ -46,7 +46,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let (header, items) = parse(&source_name, &text)?;
     let exact = header.is_some();
     let path = ctx.db_path()?;
-    let existed = path.exists();
+    let existed = ctx.db_exists()?;
     let mut store = ctx.open(OpenMode::ReadWrite)?;
     let events = items
         .iter()

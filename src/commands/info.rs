@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use super::Context;
 use crate::domain::{OrderStatus, ReservationStatus};
 use crate::render;
-use crate::store::{DeliveryStatus, OpenMode, SCHEMA_VERSION};
+use crate::store::{
+    is_postgres_url, redact, DeliveryStatus, OpenMode, Queries, PG_SCHEMA_VERSION, SCHEMA_VERSION,
+};
 
 /// Show which database is in use (and why that one), its schema version,
 /// its size on disk and what it holds
@@ -40,7 +42,15 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
         (Some(_), true) => "--db",
         (Some(_), false) => "PI7_DB",
     };
-    let exists = path.exists();
+    // A PostgreSQL URL names a server, not a file: it is shown without its
+    // password, and its schema has versions of its own.
+    let postgres = path.to_str().is_some_and(is_postgres_url);
+    let supported = if postgres {
+        PG_SCHEMA_VERSION
+    } else {
+        SCHEMA_VERSION
+    };
+    let exists = postgres || path.exists();
     let bytes = ["", "-wal", "-shm"]
         .iter()
         .filter_map(|suffix| {
@@ -50,11 +60,14 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
         })
         .sum();
     let mut info = Info {
-        path: path.display().to_string(),
+        path: match path.to_str().filter(|_| postgres) {
+            Some(url) => redact(url),
+            None => path.display().to_string(),
+        },
         chosen_by,
         exists,
         schema_version: None,
-        supported_schema_version: SCHEMA_VERSION,
+        supported_schema_version: supported,
         bytes,
         events: 0,
         deliveries: by_status(
@@ -104,10 +117,10 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
     writeln!(
         ctx.out,
         "schema        version {version}{}",
-        if version == SCHEMA_VERSION {
+        if version == supported {
             String::new()
         } else {
-            format!(" (this pi7 writes version {SCHEMA_VERSION})")
+            format!(" (this pi7 writes version {supported})")
         }
     )?;
     writeln!(ctx.out, "size          {}", size(info.bytes))?;

@@ -22,6 +22,7 @@ pub mod serve;
 pub mod show;
 pub mod submit;
 pub mod verify;
+pub mod worker;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::dispatch::Report;
 use crate::error::{DeliveryFailed, InputError};
 use crate::render;
-use crate::store::{OpenMode, SqliteStore};
+use crate::store::{AnyStore, OpenMode};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()> {
@@ -67,6 +68,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Relay(args) => relay::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
         Command::Info(args) => Ok(info::run(&mut ctx, args)?),
+        Command::Worker(args) => Ok(worker::run(&mut ctx, args)?),
     }
 }
 
@@ -148,6 +150,13 @@ impl<'a> Context<'a> {
         app::db_path(self.db.as_deref()).map_err(app::Error::into_source)
     }
 
+    /// Whether the database is there: an SQLite file that exists, or any
+    /// PostgreSQL URL (the server holds it; opening says when it cannot).
+    pub fn db_exists(&self) -> anyhow::Result<bool> {
+        let path = self.db_path()?;
+        Ok(path.to_str().is_some_and(crate::store::is_postgres_url) || path.exists())
+    }
+
     fn options(&self) -> app::Options {
         app::Options {
             now: Some(self.now),
@@ -170,8 +179,8 @@ impl<'a> Context<'a> {
     /// The store itself, for the commands of the event log that are not use
     /// cases of `app` yet; what [`Context::app`] says of a missing database,
     /// it says too.
-    pub fn open(&mut self, mode: OpenMode) -> anyhow::Result<SqliteStore> {
-        let store = SqliteStore::open(&self.db_path()?, mode)?;
+    pub fn open(&mut self, mode: OpenMode) -> anyhow::Result<AnyStore> {
+        let store = AnyStore::open(&self.db_path()?, mode)?;
         if !store.on_disk() {
             self.no_database_yet()?;
         }
@@ -239,7 +248,7 @@ impl<'a> Context<'a> {
     /// Delivers everything pending, as every writing command does before it
     /// returns, unless `--hold` asked to leave it pending. Returns how many
     /// deliveries failed.
-    pub fn settle(&mut self, store: &mut SqliteStore) -> anyhow::Result<usize> {
+    pub fn settle(&mut self, store: &mut AnyStore) -> anyhow::Result<usize> {
         let mut diagnostics = Vec::new();
         let settled = app::settle(store, &self.options(), &mut diagnostics);
         self.print_diagnostics(diagnostics)?;

@@ -5,7 +5,7 @@ use crate::app::lookup::process_of;
 use crate::app::{self, Access};
 use crate::domain::Component;
 use crate::render;
-use crate::store::{DeliveryFilter, SqliteStore};
+use crate::store::{DeliveryFilter, Queries};
 
 /// List the deliveries not handled yet (held, or left by an interrupted
 /// command), or with `--failed` those parked after their handler failed
@@ -34,7 +34,7 @@ pub fn component_parser() -> impl clap::builder::TypedValueParser<Value = Compon
 
 /// The deliveries to `component` of the process that `process` names.
 pub fn delivery_filter(
-    store: &SqliteStore,
+    store: &dyn Queries,
     component: Option<Component>,
     process: Option<&str>,
 ) -> anyhow::Result<DeliveryFilter> {

@@ -26,8 +26,9 @@ const MAX_VALUE: usize = 60;
 pub struct Args {}
 
 pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let path = store.path().display().to_string();
+    let mut opened = ctx.open(OpenMode::ReadWrite)?;
+    let path = opened.name();
+    let store = opened.sqlite_only("rebuild")?;
     // The write lock is held from reading the log to replacing the
     // documents, so no command can slip an event in between.
     let (events, orders, reservations, changes) = store.write_locked(|store| {

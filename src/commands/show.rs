@@ -7,7 +7,7 @@ use crate::domain::Envelope;
 use crate::error::Violations;
 use crate::render::{self, ShortIds};
 use crate::replay::rebuild;
-use crate::store::{DocumentKind, Found, OpenMode, SqliteStore};
+use crate::store::{AnyStore, DocumentKind, Found, OpenMode, Queries};
 
 /// Show a sales order, a reservation or a process: its document, lines,
 /// history and the events of its process
@@ -136,7 +136,7 @@ fn without_order_json(
 struct PastTheEnd;
 
 /// `pi7 show ID --at SEQ`: the document replayed up to event `at`.
-fn show_at(ctx: &mut Context, store: &SqliteStore, found: &Found, at: u64) -> anyhow::Result<()> {
+fn show_at(ctx: &mut Context, store: &AnyStore, found: &Found, at: u64) -> anyhow::Result<()> {
     let mut events = Vec::new();
     let read = store.for_each_event(0, None, None, &mut |e| {
         if e.seq > at {

@@ -9,7 +9,7 @@ use crate::domain::{invariants, OrderStatus, ReservationStatus, Topic};
 use crate::error::Violations;
 use crate::render;
 use crate::replay::rebuild;
-use crate::store::{DeliveryStatus, OpenMode, SqliteStore, StoreError};
+use crate::store::{AnyStore, DeliveryStatus, OpenMode, Queries, StoreError};
 
 /// Audit a database: integrity, log, deliveries, the saga's invariants, and
 /// the documents against a replay of the log
@@ -34,7 +34,7 @@ pub struct Args {}
 
 pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
     let path = ctx.db_path()?;
-    if !path.exists() {
+    if !ctx.db_exists()? {
         return Err(StoreError::CannotOpen {
             path: path.display().to_string(),
             detail: "there is no database there, so nothing to verify".into(),
@@ -87,7 +87,7 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
             } else {
                 "s"
             },
-            store.path().display()
+            store.name()
         ))
         .into())
     }
@@ -104,7 +104,7 @@ pub struct Audit {
     pub violations: Vec<String>,
 }
 
-pub fn audit(store: &SqliteStore) -> anyhow::Result<Audit> {
+pub fn audit(store: &AnyStore) -> anyhow::Result<Audit> {
     let mut audit = Audit::default();
     let violations = &mut audit.violations;
 

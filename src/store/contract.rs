@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use super::{MemoryStore, SqliteStore, Store};
+use super::{test_postgres, MemoryStore, Queries, SqliteStore, Store};
 use crate::dispatch::{dispatch, redeliver, Handlers, Order, Plan};
 use crate::domain::order::{OrderRequest, RequestedLine};
 use crate::domain::{ids, Component, Envelope, ReservationDoc, SalesOrderDoc};
@@ -217,7 +217,7 @@ fn steps(log: &dyn LogSource) -> Vec<Step> {
     steps
 }
 
-fn sqlite_contents(store: &SqliteStore) -> Contents {
+fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
     let mut events = Vec::new();
     store
         .for_each_event(0, None, None, &mut |e| {
@@ -298,7 +298,7 @@ fn import<S: Store>(store: &mut S, steps: &[Step]) -> Result<u64, String> {
         .map_err(|e| format!("{e:#}"))
 }
 
-fn check_round_trip(script: &[Op]) {
+fn check_round_trip(script: &[Op]) -> Contents {
     let mut memory = MemoryStore::new();
     let mut sqlite = SqliteStore::in_memory().unwrap();
     run(&mut memory, script);
@@ -336,6 +336,33 @@ fn check_round_trip(script: &[Op]) {
     rebuild(&copy, u64::MAX, &mut |_| {}).unwrap();
     assert_eq!(import(&mut copy, &original.steps), Ok(0));
     assert_same(&sqlite_contents(&copy), &original, "imported twice");
+    original
+}
+
+/// [`check_round_trip`], then the same on PostgreSQL.
+fn check_everywhere(script: &[Op]) {
+    check_on_postgres(script, &check_round_trip(script));
+}
+
+/// The same script on PostgreSQL gives the same contents, and its log moves
+/// to SQLite and back exactly. Skipped (loudly) without a test server.
+fn check_on_postgres(script: &[Op], original: &Contents) {
+    test_postgres::with_store(|pg| {
+        run(pg, script);
+        let contents = sqlite_contents(pg);
+        assert_same(&contents, original, "PostgreSQL vs SQLite");
+        rebuild(pg, u64::MAX, &mut |_| {}).unwrap();
+
+        // PostgreSQL → SQLite → PostgreSQL.
+        let mut sqlite = SqliteStore::in_memory().unwrap();
+        import(&mut sqlite, &contents.steps).unwrap();
+        assert_same(&sqlite_contents(&sqlite), original, "PostgreSQL → SQLite");
+        test_postgres::reset(pg);
+        let appended = import(pg, &sqlite_contents(&sqlite).steps).unwrap();
+        assert_eq!(appended, original.events.len() as u64);
+        assert_same(&sqlite_contents(pg), original, "SQLite → PostgreSQL");
+        assert_eq!(import(pg, &original.steps), Ok(0));
+    });
 }
 
 proptest! {
@@ -346,6 +373,18 @@ proptest! {
         script in prop::collection::vec(op(), 1..24)
     ) {
         check_round_trip(&script);
+    }
+}
+
+proptest! {
+    // Fewer cases: every step is a round trip to a server.
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn random_scripts_give_the_same_log_on_postgres_and_move_between_stores_exactly(
+        script in prop::collection::vec(op(), 1..24)
+    ) {
+        check_everywhere(&script);
     }
 }
 
@@ -361,7 +400,7 @@ fn a_cancelled_order_releases_its_reservations_in_line_order_on_every_store() {
             hold: false,
         },
     ];
-    check_round_trip(&script);
+    check_everywhere(&script);
     let mut memory = MemoryStore::new();
     run(&mut memory, &script);
     let released: Vec<i64> = memory
@@ -377,7 +416,7 @@ fn a_cancelled_order_releases_its_reservations_in_line_order_on_every_store() {
 fn expiring_three_reservations_in_one_command_round_trips() {
     // The smallest case that diverged before: the rejections of one
     // command, delivered after all three were recorded.
-    check_round_trip(&[
+    check_everywhere(&[
         Op::Submit {
             lines: 3,
             hold: false,
@@ -392,7 +431,7 @@ fn expiring_three_reservations_in_one_command_round_trips() {
 #[test]
 fn the_out_of_order_story_round_trips() {
     // Held, both confirmed, then delivered newest first.
-    check_round_trip(&[
+    check_everywhere(&[
         Op::Submit {
             lines: 2,
             hold: true,

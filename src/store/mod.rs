@@ -9,10 +9,16 @@
 #[cfg(test)]
 mod contract;
 mod memory;
+mod postgres;
+mod queries;
 mod relay;
 mod sqlite;
+#[cfg(test)]
+mod test_postgres;
 
 pub use memory::MemoryStore;
+pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_SCHEMA_VERSION};
+pub use queries::{AnyStore, Queries};
 pub use relay::Lease;
 pub use sqlite::{
     Change, DocumentChange, DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION,
@@ -189,6 +195,16 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("{0} is not available on PostgreSQL yet; use an SQLite database")]
+    SqliteOnly(&'static str),
     #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
     Injected(usize),
+    #[error("database error: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    #[error("{what} does not run on PostgreSQL yet ({path}); export, import into SQLite and run it there")]
+    Unsupported { path: String, what: String },
+    /// Another transaction held a process this one needed while it held
+    /// others; the store runs the whole unit of work again.
+    #[error("another pi7 kept changing the same orders")]
+    Contended,
 }

@@ -33,7 +33,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_ATTEMPTS: u32 = 8;
+pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 /// Why a database in `dir` cannot be written, and what to do.
 fn read_only_dir_detail(dir: &Path) -> String {
@@ -370,23 +370,8 @@ impl SqliteStore {
         SqliteTx::new(&self.conn).reservations(process_id)
     }
 
-    /// Sales orders in the order they were created, narrowed by the filters.
-    pub fn list_sales_orders(
-        &self,
-        status: Option<&str>,
-        process_id: Option<Uuid>,
-        customer: Option<&str>,
-    ) -> Result<Vec<SalesOrderDoc>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_sales_order(status, process_id, customer, &mut |doc| {
-            all.push(doc);
-            Ok(())
-        })
-        .map_err(into_store_error)?;
-        Ok(all)
-    }
-
-    /// [`list_sales_orders`](Self::list_sales_orders), one document at a time.
+    /// Sales orders in the order they were created, narrowed by the
+    /// filters, one document at a time.
     pub fn for_each_sales_order(
         &self,
         status: Option<&str>,
@@ -408,24 +393,8 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Reservations in the order they were made, narrowed by the filters.
-    /// `customer` is the customer of the reservation's sales order.
-    pub fn list_reservations(
-        &self,
-        status: Option<&str>,
-        process_id: Option<Uuid>,
-        customer: Option<&str>,
-    ) -> Result<Vec<ReservationDoc>, StoreError> {
-        let mut all = Vec::new();
-        self.for_each_reservation(status, process_id, customer, &mut |doc| {
-            all.push(doc);
-            Ok(())
-        })
-        .map_err(into_store_error)?;
-        Ok(all)
-    }
-
-    /// [`list_reservations`](Self::list_reservations), one document at a time.
+    /// Reservations in the order they were made, narrowed by the filters
+    /// (`customer`: that of their sales order), one document at a time.
     pub fn for_each_reservation(
         &self,
         status: Option<&str>,
@@ -799,17 +768,6 @@ fn immutable_uri(path: &Path) -> String {
     uri
 }
 
-/// The storage error inside `e`, which only store code produced.
-fn into_store_error(e: anyhow::Error) -> StoreError {
-    match e.downcast::<StoreError>() {
-        Ok(store) => store,
-        Err(e) => match e.downcast::<rusqlite::Error>() {
-            Ok(sqlite) => StoreError::Sqlite(sqlite),
-            Err(e) => StoreError::Corrupt(e.to_string()),
-        },
-    }
-}
-
 fn sqlite_code(e: &anyhow::Error) -> Option<rusqlite::ErrorCode> {
     let sqlite = e.downcast_ref::<rusqlite::Error>().or_else(|| {
         e.downcast_ref::<StoreError>().and_then(|s| match s {
@@ -837,7 +795,7 @@ fn is_read_only(e: &anyhow::Error) -> bool {
 
 /// Exponential backoff with jitter, so that processes that collided do not
 /// collide again in lockstep.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     let base_ms = 10u64 << attempt.min(6);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1198,19 +1156,19 @@ pub(super) fn envelope_from_row(row: &Row) -> Result<Envelope, StoreError> {
     })
 }
 
-fn parse_text<T: FromStr<Err = String>>(text: &str) -> Result<T, StoreError> {
+pub(super) fn parse_text<T: FromStr<Err = String>>(text: &str) -> Result<T, StoreError> {
     text.parse().map_err(StoreError::Corrupt)
 }
 
-fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
+pub(super) fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("id '{text}': {e}")))
 }
 
-fn parse_document<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+pub(super) fn parse_document<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("document: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(doc: &T) -> String {
+pub(super) fn to_json<T: serde::Serialize>(doc: &T) -> String {
     serde_json::to_string(doc).expect("documents always serialize")
 }
 
