@@ -531,13 +531,9 @@ impl World {
             let Some(order) = self.order() else {
                 return Err("salesorder/confirm was published without a sales order".into());
             };
+            // Rule 4, as the saga itself decides it.
             let lines_confirmed = order.object.status == OrderStatus::Confirmed
-                && !order.object.reservations.is_empty()
-                && order
-                    .object
-                    .reservations
-                    .iter()
-                    .all(|l| l.status == ReservationStatus::Confirmed);
+                && crate::domain::invariants::is_complete(&order.object);
             let reservations_confirmed = order.object.reservations.iter().all(|l| {
                 self.store
                     .reservations

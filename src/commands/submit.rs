@@ -124,6 +124,10 @@ fn report_on_interrupt(db: PathBuf, start: u64) {
         // interrupts is rolled back.
         let mut processes = Vec::new();
         let mut pending = None;
+        // Holding the write lock until exit lets the transaction in flight
+        // commit first and no other after it, so what is counted is what
+        // stays.
+        let _lock = crate::store::SqliteStore::hold_write_lock(&db);
         if let Ok(app) = App::open(&db, Access::Read, app::Options::default()) {
             let requests = EventFilter {
                 since: start,

@@ -189,6 +189,20 @@ impl SqliteStore {
         }
     }
 
+    /// Takes the write lock of the database file at `path` on a connection
+    /// of its own and keeps it while the connection lives, waiting (up to
+    /// the busy timeout) for a writer in flight to commit. `None` when the
+    /// path is no SQLite file or the lock cannot be had.
+    pub fn hold_write_lock(path: &Path) -> Option<Connection> {
+        if !path.is_file() {
+            return None;
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
+        conn.busy_timeout(BUSY_TIMEOUT).ok()?;
+        conn.execute_batch("BEGIN IMMEDIATE").ok()?;
+        Some(conn)
+    }
+
     /// An empty database in memory, for tests and benchmarks.
     pub fn in_memory() -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory()?;
