@@ -29,6 +29,10 @@ use std::process::ExitCode;
 
 /// The whole `pi7` binary: parse, run, map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    // `COMPLETE=bash pi7` prints the shell's registration; the shell then
+    // runs `COMPLETE=bash pi7 -- WORDS…` on TAB, answered here and exited.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .complete();
     let parsed = <cli::Cli as clap::CommandFactory>::command()
         .try_get_matches()
         .and_then(|matches| {

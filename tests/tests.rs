@@ -17,6 +17,8 @@ mod bad_input;
 mod browser;
 #[path = "it/command_line.rs"]
 mod command_line;
+#[path = "it/completion.rs"]
+mod completion;
 #[path = "it/deliverables.rs"]
 mod deliverables;
 #[path = "it/events.rs"]

@@ -8,6 +8,7 @@
 //! Results are plain `Serialize` types; failures are one [`Error`] whose
 //! [`Kind`] each face maps to an exit code or an HTTP status.
 
+mod complete;
 mod error;
 pub mod lookup;
 mod read;
@@ -15,6 +16,7 @@ mod relay;
 mod view;
 mod write;
 
+pub use complete::{Completing, IdCandidate};
 pub use error::{Error, Kind, Result};
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;

@@ -265,7 +265,7 @@ impl App {
 /// Stops a read once it has what it was asked for.
 #[derive(Debug, thiserror::Error)]
 #[error("enough events read")]
-struct Enough;
+pub(super) struct Enough;
 
 fn check_status(what: What, status: &str) -> Result<&'static str, InputError> {
     let known: Vec<&'static str> = match what {

@@ -18,7 +18,7 @@ use crate::render;
 pub struct Args {
     /// Reservation IDs, or unique prefixes of at least 4 characters; `-`
     /// reads IDs from standard input, one a line
-    #[arg(required = true, value_name = "ID")]
+    #[arg(required = true, value_name = "ID", add = crate::commands::completions::undecided())]
     pub ids: Vec<String>,
 }
 
@@ -147,7 +147,7 @@ pub mod reject {
     pub struct Args {
         /// Reservation IDs, or unique prefixes of at least 4 characters; `-`
         /// reads IDs from standard input, one a line
-        #[arg(required = true, value_name = "ID")]
+        #[arg(required = true, value_name = "ID", add = crate::commands::completions::undecided())]
         pub ids: Vec<String>,
 
         /// Why, as the order and the reservation will say

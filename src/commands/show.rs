@@ -21,7 +21,7 @@ use crate::store::{AnyStore, DocumentKind, Found, OpenMode, Queries};
 pub struct Args {
     /// A sales-order, reservation or process ID, or a unique prefix of at
     /// least 4 characters
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", add = super::completions::any_id())]
     pub id: String,
 
     /// Show it as it was just after event SEQ, with the events up to SEQ

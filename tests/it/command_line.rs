@@ -83,9 +83,9 @@ fn request_line(seq: u64, event: &str, process: &str, customer: &str) -> String 
     .to_string()
 }
 
-#[test]
-fn tables_show_the_shortest_prefix_that_is_unique() {
-    let env = TestEnv::new();
+/// Imports the orders of ann and bob, whose process ids share their first
+/// 9 characters, `5f633c9b-`; returns the two process ids.
+pub fn import_twin_processes(env: &TestEnv) -> (&'static str, &'static str) {
     let first = "5f633c9b-1111-4111-8111-111111111111";
     let second = "5f633c9b-2222-4222-8222-222222222222";
     let log = format!(
@@ -95,6 +95,13 @@ fn tables_show_the_shortest_prefix_that_is_unique() {
     );
     env.write("log.jsonl", &log);
     env.ok(&["import", "log.jsonl"]);
+    (first, second)
+}
+
+#[test]
+fn tables_show_the_shortest_prefix_that_is_unique() {
+    let env = TestEnv::new();
+    import_twin_processes(&env);
     let table = env.ok(&["list", "orders"]);
     let processes: Vec<&str> = table
         .lines()
@@ -172,6 +179,35 @@ fn every_table_and_summary_keeps_to_80_columns_whatever_the_script() {
     let failed = env.ok(&["pending", "--failed"]);
     assert!(failed.contains("cannot read"), "{failed}");
     assert_fits_80("pending --failed", &failed);
+}
+
+/// `verify` quotes whole documents in its findings, customer names and
+/// all: folded, its lines keep to 80 columns in any script.
+#[test]
+fn verify_findings_keep_to_80_columns_whatever_the_script() {
+    let env = TestEnv::new();
+    env.expect_damage();
+    let wide = "東京🍣".repeat(30);
+    let order = serde_json::json!({
+        "customer": wide,
+        "reservations": [{ "id": 1, "reserved": format!("{wide} {wide}") }]
+    });
+    env.write("wide.json", &order.to_string());
+    env.ok(&["submit", "wide.json"]);
+    crate::reliability::execute(
+        &env,
+        "UPDATE salesorders SET document = replace(document, '\"pending\"', '\"confirmed\"')",
+    );
+    let run = env.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let unfolded = run.stdout.replace("\n  ", " ");
+    assert!(
+        unfolded.contains("differs from its replay"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("東京🍣東京🍣"), "{}", run.stdout);
+    assert_fits_80("verify", &run.stdout);
 }
 
 #[test]

@@ -15,7 +15,7 @@ fn verify_ok(env: &TestEnv) -> String {
     run.stdout
 }
 
-fn execute(env: &TestEnv, sql: &str) {
+pub fn execute(env: &TestEnv, sql: &str) {
     let conn = rusqlite::Connection::open(env.db()).unwrap();
     conn.execute_batch(sql).unwrap();
 }
