@@ -13,9 +13,10 @@ use crate::store::{DocumentKind, Queries};
 pub enum Completing {
     /// `confirm` and `reject`: reservations still unconfirmed.
     Undecided,
-    /// `cancel`: the sales orders (and processes) of pending orders that
-    /// were requested, which the customer may still withdraw.
-    Cancellable,
+    /// `cancel` and `submit --process`: the sales orders (and processes)
+    /// of pending orders that were requested, which the customer may still
+    /// withdraw or amend.
+    Pending,
     /// `show`: every sales order, process and reservation.
     Any,
 }
@@ -51,7 +52,7 @@ impl App {
         }
         let mut found = match completing {
             Completing::Undecided => self.undecided(&typed, limit)?,
-            Completing::Cancellable => self.cancellable(&typed, limit)?,
+            Completing::Pending => self.pending(&typed, limit)?,
             Completing::Any => self.any(&typed, limit)?,
         };
         let ids = self.short_ids(found.iter().map(|c| c.id))?;
@@ -82,14 +83,14 @@ impl App {
         Ok(found)
     }
 
-    fn cancellable(&self, typed: &str, limit: usize) -> Result<Vec<IdCandidate>> {
+    fn pending(&self, typed: &str, limit: usize) -> Result<Vec<IdCandidate>> {
         let (mut orders, mut processes) = (Vec::new(), Vec::new());
         let pending = OrderStatus::Pending.as_str();
         let read = self
             .store
             .for_each_sales_order(Some(pending), None, None, &mut |doc| {
-                // Withdrawing an order the saga only knows from a
-                // confirmation is refused: its request has not arrived.
+                // Withdrawing or amending an order the saga only knows from
+                // a confirmation is refused: its request has not arrived.
                 if doc.object.customer.is_none() {
                     return Ok(());
                 }

@@ -13,7 +13,7 @@ use crate::render;
 pub struct Args {
     /// A sales-order, process or reservation ID of the order, or a unique
     /// prefix of at least 4 characters
-    #[arg(value_name = "ID", add = super::completions::cancellable())]
+    #[arg(value_name = "ID", add = super::completions::pending_orders())]
     pub id: String,
 
     /// Why, as the order will say

@@ -44,12 +44,14 @@ pub fn undecided() -> ArgValueCompleter {
     ArgValueCompleter::new(|current: &OsStr| ids(Completing::Undecided, current))
 }
 
-/// The orders `cancel` can withdraw, by sales-order or process ID.
-pub fn cancellable() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| ids(Completing::Cancellable, current))
+/// The orders `cancel` can withdraw and `submit --process` can amend, by
+/// sales-order or process ID.
+pub fn pending_orders() -> ArgValueCompleter {
+    ArgValueCompleter::new(|current: &OsStr| ids(Completing::Pending, current))
 }
 
-/// Every sales order, process and reservation, for `show`.
+/// Every sales order, process and reservation, for `show` and the
+/// `--process` of the commands that read.
 pub fn any_id() -> ArgValueCompleter {
     ArgValueCompleter::new(|current: &OsStr| ids(Completing::Any, current))
 }
@@ -93,6 +95,7 @@ fn ids(completing: Completing, current: &OsStr) -> Vec<CompletionCandidate> {
         .filter_map(|w| w.to_str())
         .map(str::to_ascii_lowercase)
         .filter(|w| w.len() >= app::lookup::MIN_PREFIX)
+        .filter(|w| w.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
         .collect();
     found
         .into_iter()

@@ -14,7 +14,7 @@ const FOLLOW_POLL: Duration = Duration::from_millis(200);
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only the events of this process (any ID of the process, or a unique prefix)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::completions::any_id())]
     pub process: Option<String>,
 
     /// Only the events of this topic

@@ -23,7 +23,7 @@ use crate::store::OpenMode;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only the events of this process (any ID of the process, or a unique prefix)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::completions::any_id())]
     pub process: Option<String>,
 
     /// Write to FILE instead of standard output; FILE is replaced only once

@@ -20,7 +20,7 @@ pub struct Args {
     pub status: Option<String>,
 
     /// Only those of this process (any ID of the process, or a unique prefix)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::completions::any_id())]
     pub process: Option<String>,
 
     /// Only those of this customer

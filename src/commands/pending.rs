@@ -20,7 +20,7 @@ pub struct Args {
     pub component: Option<Component>,
 
     /// Only deliveries of this process's events (any ID of the process, or a unique prefix)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::completions::any_id())]
     pub process: Option<String>,
 }
 

@@ -26,7 +26,7 @@ pub struct Args {
     /// process, or a unique prefix): its lines become the file's one order's
     /// lines, merged by line id; confirmed lines stay confirmed, new lines
     /// get reservations, removed lines' reservations are released
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = super::completions::pending_orders())]
     pub process: Option<String>,
 }
 

@@ -66,11 +66,17 @@ fn show_offers_the_order_its_process_and_reservations_and_cancel_what_it_can_can
         pair(short(&order.process), "process · christophe · pending"),
     ];
     assert_eq!(offered(&env, &["cancel", ""]), everything);
+    assert_eq!(
+        offered(&env, &["submit", "x.json", "--process", ""]),
+        everything
+    );
     everything.extend(reservations);
     assert_eq!(offered(&env, &["show", ""]), everything);
+    assert_eq!(offered(&env, &["events", "--process", ""]), everything);
 
     env.ok(&["cancel", &order.order]);
     assert_eq!(offered(&env, &["cancel", ""]), []);
+    assert_eq!(offered(&env, &["submit", "--process", ""]), []);
     let shown = offered(&env, &["show", &order.order[..4]]);
     assert!(
         shown.contains(&pair(
