@@ -246,30 +246,18 @@ pub enum AnyStore {
     Postgres(Box<PgStore>),
 }
 
-/// The MQTT relay's bookkeeping lives in SQLite only for now; on
-/// PostgreSQL it says so rather than pretending.
+/// The MQTT relay's bookkeeping: the same rows and rules on both stores.
 impl AnyStore {
-    fn sqlite(&mut self) -> Result<&mut SqliteStore, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => Ok(store),
-            AnyStore::Postgres(_) => Err(StoreError::SqliteOnly("pi7 relay")),
-        }
-    }
-
-    fn sqlite_ref(&self) -> Result<&SqliteStore, StoreError> {
-        match self {
-            AnyStore::Sqlite(store) => Ok(store),
-            AnyStore::Postgres(_) => Err(StoreError::SqliteOnly("pi7 relay")),
-        }
-    }
-
     pub fn take_relay_lease(
         &mut self,
         name: &str,
         owner: &str,
         ttl: std::time::Duration,
     ) -> Result<super::Lease, StoreError> {
-        self.sqlite()?.take_relay_lease(name, owner, ttl)
+        match self {
+            AnyStore::Sqlite(store) => store.take_relay_lease(name, owner, ttl),
+            AnyStore::Postgres(store) => store.take_relay_lease(name, owner, ttl),
+        }
     }
 
     pub fn renew_relay_lease(
@@ -279,7 +267,10 @@ impl AnyStore {
         position: u64,
         ttl: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        self.sqlite()?.renew_relay_lease(name, owner, position, ttl)
+        match self {
+            AnyStore::Sqlite(store) => store.renew_relay_lease(name, owner, position, ttl),
+            AnyStore::Postgres(store) => store.renew_relay_lease(name, owner, position, ttl),
+        }
     }
 
     pub fn set_relay_position(
@@ -288,11 +279,17 @@ impl AnyStore {
         owner: &str,
         position: u64,
     ) -> Result<bool, StoreError> {
-        self.sqlite()?.set_relay_position(name, owner, position)
+        match self {
+            AnyStore::Sqlite(store) => store.set_relay_position(name, owner, position),
+            AnyStore::Postgres(store) => store.set_relay_position(name, owner, position),
+        }
     }
 
     pub fn release_relay_lease(&mut self, name: &str, owner: &str) -> Result<(), StoreError> {
-        self.sqlite()?.release_relay_lease(name, owner)
+        match self {
+            AnyStore::Sqlite(store) => store.release_relay_lease(name, owner),
+            AnyStore::Postgres(store) => store.release_relay_lease(name, owner),
+        }
     }
 
     pub fn events_after(
@@ -300,7 +297,10 @@ impl AnyStore {
         since: u64,
         limit: usize,
     ) -> Result<Vec<crate::domain::Envelope>, StoreError> {
-        self.sqlite_ref()?.events_after(since, limit)
+        match self {
+            AnyStore::Sqlite(store) => store.events_after(since, limit),
+            AnyStore::Postgres(store) => store.events_after(since, limit),
+        }
     }
 
     pub fn record_dead_letter(
@@ -310,8 +310,10 @@ impl AnyStore {
         payload: &[u8],
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.sqlite()?
-            .record_dead_letter(time, topic, payload, reason)
+        match self {
+            AnyStore::Sqlite(store) => store.record_dead_letter(time, topic, payload, reason),
+            AnyStore::Postgres(store) => store.record_dead_letter(time, topic, payload, reason),
+        }
     }
 }
 

@@ -81,11 +81,7 @@ fn log(env: &TestEnv) -> Vec<Value> {
 /// Waits until the subscriber heard every event of the log on its topic.
 fn wait_for_log(sub: &Subscriber, env: &TestEnv) -> Vec<Value> {
     let events = log(env);
-    let ids: HashSet<String> = events.iter().map(|e| text(&e["id"])).collect();
-    sub.wait_for("every event of the log on the broker", |heard| {
-        let seen: HashSet<&str> = heard.iter().filter_map(|h| h.property("id")).collect();
-        ids.iter().all(|id| seen.contains(id.as_str()))
-    });
+    wait_for_log_on(sub, &events);
     events
 }
 
@@ -332,6 +328,11 @@ fn a_relay_killed_again_and_again_loses_nothing() {
     let mut wait_ms: u64 = 37;
     for _ in 0..20 {
         let relay = Relay::start(&env, &broker, &[]);
+        // Each relay is killed while it holds the lease and publishes, not
+        // while it stands by for the one killed before it.
+        wait_for("the relay to take the lease", || {
+            relay.stderr().contains("pi7: relay: publishing 'default'")
+        });
         let submitted = env.submit_stdin(&batch);
         if !to_confirm.is_empty() {
             let run = env.exec(
@@ -434,4 +435,180 @@ fn a_bad_broker_url_is_refused_in_one_line() {
         stderr,
         "pi7: error: --name 'a/#' is not a relay name: use letters, digits, '-', '_' and '.'\n"
     );
+}
+
+/// The dead letters a database recorded, (topic, reason) in order.
+type Letters = Vec<(String, String)>;
+
+/// Two relays with inboxes on one database, on either store: one holds the
+/// lease and publishes while the other stands by; an outside service
+/// submits, confirms (twice) and rejects through the broker, each exactly
+/// once; when the first stops the second takes over where it left off; a
+/// subscriber hears exactly the log, no event twice; and `--since`
+/// publishes the rest of the log again under another name.
+fn two_relays_and_an_outside_service(
+    broker: &Broker,
+    env: &TestEnv,
+    sub: &Subscriber,
+    db: &str,
+    dead_letters: &dyn Fn() -> Letters,
+) {
+    let events = || env.json_lines(&["--db", db, "events"]);
+    let first = Relay::start(env, broker, &["--db", db, "--inbox"]);
+    wait_for("the first relay to take the lease", || {
+        first.stderr().contains("pi7: relay: publishing 'default'")
+    });
+    let second = Relay::start(env, broker, &["--db", db, "--inbox"]);
+    wait_for("the second relay to stand by", || {
+        second
+            .stderr()
+            .contains("pi7: relay: 'default' is held by another relay")
+    });
+    wait_for("the inbox to subscribe", || {
+        publish(broker, "pi7/command/confirm", br#"{"id": "nothing"}"#);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        sub.heard().iter().any(|h| h.topic == "pi7/deadletter")
+    });
+
+    let process = "6b91c191-1f2e-4d3c-8b4a-0000000000a1";
+    let request = json!({"processId": process, "salesorder": {
+        "customer": "christophe",
+        "reservations": [{"id": 1, "reserved": "some hotel"}, {"id": 2, "reserved": "a plane"}]}});
+    let request = request.to_string();
+    publish(broker, "salesorder/request", request.as_bytes());
+    publish(broker, "salesorder/request", request.as_bytes());
+    wait_for("the request in the log", || {
+        events().iter().any(|e| e["topic"] == "salesorder/request")
+    });
+    let reservations = env.json(&["--db", db, "list", "reservations"]);
+    let ids: Vec<String> = reservations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| text(&r["_id"]))
+        .collect();
+    assert_eq!(ids.len(), 2, "{reservations:#}");
+    // QoS 1 may deliver a command twice: the second changes nothing.
+    let confirm = json!({"id": ids[0]}).to_string();
+    publish(broker, "pi7/command/confirm", confirm.as_bytes());
+    publish(broker, "pi7/command/confirm", confirm.as_bytes());
+    let reject = json!({"id": ids[1], "reason": "sold out"}).to_string();
+    publish(broker, "pi7/command/reject", reject.as_bytes());
+    publish(broker, "pi7/command/reject", b"not json");
+    sub.wait_for("the cancellation and the dead letter", |heard| {
+        heard.iter().any(|h| h.topic == "salesorder/cancel")
+            && heard
+                .iter()
+                .any(|h| h.topic == "pi7/deadletter" && h.body["topic"] == "pi7/command/reject")
+    });
+    let topics: Vec<String> = events().iter().map(|e| text(&e["topic"])).collect();
+    assert_eq!(
+        topics,
+        [
+            "salesorder/request",
+            "reservation/confirm",
+            "reservation/reject",
+            "salesorder/cancel",
+            "reservation/release",
+        ]
+    );
+    let order = env.json(&["--db", db, "show", process]);
+    assert_eq!(order["object"]["status"], "cancelled", "{order:#}");
+
+    // The first relay stops; the second takes over from where the broker
+    // acknowledged, and publishes what lands after.
+    wait_for_log_on(sub, &events());
+    first.terminate();
+    wait_for("the second relay to take over", || {
+        second.stderr().contains("pi7: relay: publishing 'default'")
+    });
+    env.ok(&["--db", db, "submit", &example("order.json")]);
+    let log = events();
+    wait_for_log_on(sub, &log);
+    second.terminate();
+    assert_heard_exactly_the_log(&sub.heard(), &log);
+    let published = sub
+        .heard()
+        .iter()
+        .filter(|h| h.property("id").is_some())
+        .count();
+    assert_eq!(published, log.len(), "no event was published twice");
+
+    // What the inbox could not take is recorded as it was answered.
+    let letters = dead_letters();
+    let answered: Letters = sub
+        .heard()
+        .iter()
+        .filter(|h| h.topic == "pi7/deadletter")
+        .map(|h| (text(&h.body["topic"]), text(&h.body["reason"])))
+        .collect();
+    assert_eq!(letters, answered);
+    assert_eq!(letters.last().unwrap().0, "pi7/command/reject");
+
+    // --since publishes the log after that seq again, under a name of its own.
+    let replay = Relay::start(
+        env,
+        broker,
+        &["--db", db, "--name", "again", "--since", "3"],
+    );
+    let expected = log.len() - 3;
+    sub.wait_for("the log after seq 3 again", |heard| {
+        heard.iter().filter(|h| h.property("id").is_some()).count() == log.len() + expected
+    });
+    replay.terminate();
+    let again: Vec<u64> = sub
+        .heard()
+        .iter()
+        .filter_map(|h| h.property("seq"))
+        .skip(log.len())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(again, (4..=log.len() as u64).collect::<Vec<_>>());
+}
+
+/// Waits until the subscriber heard every event of `events`.
+fn wait_for_log_on(sub: &Subscriber, events: &[Value]) {
+    let ids: HashSet<String> = events.iter().map(|e| text(&e["id"])).collect();
+    sub.wait_for("every event of the log on the broker", |heard| {
+        let seen: HashSet<&str> = heard.iter().filter_map(|h| h.property("id")).collect();
+        ids.iter().all(|id| seen.contains(id.as_str()))
+    });
+}
+
+#[test]
+fn two_relays_share_one_sqlite_database_and_an_outside_service_uses_the_inbox() {
+    let Some((broker, env, sub)) = setup("mqtt two relays on sqlite") else {
+        return;
+    };
+    let db = env.db().to_str().unwrap().to_string();
+    let letters = || -> Letters {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT topic, reason FROM dead_letters ORDER BY id")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows
+    };
+    two_relays_and_an_outside_service(&broker, &env, &sub, &db, &letters);
+}
+
+#[test]
+fn two_relays_share_one_postgres_database_and_an_outside_service_uses_the_inbox() {
+    let Some(pg) = crate::postgres::PgDb::new("mqtt two relays on postgres") else {
+        return;
+    };
+    let Some((broker, env, sub)) = setup("mqtt two relays on postgres") else {
+        return;
+    };
+    let letters = || -> Letters {
+        pg.sql("SELECT topic, reason FROM dead_letters ORDER BY id")
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    two_relays_and_an_outside_service(&broker, &env, &sub, &pg.url, &letters);
 }

@@ -16,16 +16,16 @@ use std::time::Duration;
 use crate::util::{example, TestEnv};
 
 /// A schema of its own on the test server, dropped when done.
-struct PgDb {
+pub struct PgDb {
     admin: String,
     schema: String,
     /// The URL pi7 is given: the server's, in this schema.
-    url: String,
+    pub url: String,
 }
 
 impl PgDb {
     /// `None` (after saying so) when no server is configured.
-    fn new(test: &str) -> Option<PgDb> {
+    pub fn new(test: &str) -> Option<PgDb> {
         let admin = match std::env::var("PI7_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => url,
             _ if std::env::var_os("CI").is_some() => {
@@ -56,7 +56,7 @@ impl PgDb {
         Some(PgDb { admin, schema, url })
     }
 
-    fn sql(&self, sql: &str) -> Vec<postgres::Row> {
+    pub fn sql(&self, sql: &str) -> Vec<postgres::Row> {
         let mut client = postgres::Client::connect(&self.admin, postgres::NoTls).unwrap();
         client
             .batch_execute(&format!("SET search_path TO {}", self.schema))

@@ -15,6 +15,7 @@
 //! and its compile-time query checking needs a database at build time.
 
 mod reads;
+mod relay;
 mod tx;
 
 use postgres::error::SqlState;
@@ -28,10 +29,10 @@ use tx::{PgTx, Statements};
 pub use reads::Notifications;
 
 /// The schema version this pi7 writes, kept in `pi7_schema`.
-pub const PG_SCHEMA_VERSION: i64 = 1;
+pub const PG_SCHEMA_VERSION: i64 = 2;
 
 /// Migrations in order: entry `n` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema1.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema1.sql"), include_str!("schema2.sql")];
 
 /// The channel workers LISTEN on; a transaction that adds deliveries
 /// notifies it when it commits.

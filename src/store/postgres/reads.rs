@@ -25,7 +25,11 @@ use crate::store::{DocumentKind, Found};
 const BATCH: i32 = 1000;
 
 impl PgStore {
-    fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+    pub(super) fn rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
         let conn = &mut *self.conn.borrow_mut();
         let statement = match conn.statements.get(sql) {
             Some(s) => s.clone(),
