@@ -8,8 +8,8 @@ use crate::dispatch::subscribers;
 use crate::domain::{invariants, OrderStatus, ReservationStatus, Topic};
 use crate::error::Violations;
 use crate::render;
-use crate::replay::rebuild;
-use crate::store::{AnyStore, DeliveryStatus, OpenMode, Queries, StoreError};
+use crate::replay::{rebuild, LogSource};
+use crate::store::{DeliveryStatus, OpenMode, Queries, StoreError};
 
 /// Audit a database: integrity, log, deliveries, the saga's invariants, and
 /// the documents against a replay of the log
@@ -104,7 +104,7 @@ pub struct Audit {
     pub violations: Vec<String>,
 }
 
-pub fn audit(store: &AnyStore) -> anyhow::Result<Audit> {
+pub fn audit(store: &(impl Queries + LogSource)) -> anyhow::Result<Audit> {
     let mut audit = Audit::default();
     let violations = &mut audit.violations;
 
