@@ -369,101 +369,290 @@ fn killing_pi7_at_any_moment_loses_nothing_and_the_next_command_finishes_the_wor
     eprintln!("{killed} of 50 runs were killed mid-way");
 }
 
-#[test]
-fn a_submit_that_fails_at_any_write_leaves_nothing_or_says_what_it_recorded() {
-    // Fails each write of `pi7 submit` in turn (PI7_FAIL_AT_WRITE), with
-    // other held work for it to deliver, until one run has no write left
-    // to fail. After each failure, either the database is as it was and
-    // nothing was printed, or the processIds it recorded were printed and
-    // `pi7 dispatch` finishes them: a retry can never make a second order.
-    let mut outcomes = std::collections::BTreeSet::new();
-    for n in 1.. {
-        assert!(n < 200, "submit never ran out of writes to fail");
+/// One command to break, on a database its `setup` prepares.
+pub struct Breakable {
+    /// Prepares a fresh database and returns the command's arguments.
+    pub setup: fn(&TestEnv) -> Vec<String>,
+    /// Whether giving the command again once its work is finished changes
+    /// nothing (a confirmation, a cancellation, an amendment). Not so for
+    /// a submit: a second one is a second order, so there the processIds
+    /// it printed are what prevents a duplicate.
+    pub again_changes_nothing: bool,
+}
+
+/// How a failed command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ending {
+    NothingRecorded,
+    RecordedAndSaidSo,
+}
+
+/// The database's events and documents with every id replaced by where it
+/// first appears (ids in the log first, in `seq` order; documents sorted
+/// without their ids), so that two databases that made the same things
+/// under different random ids compare equal.
+pub fn canonical(env: &TestEnv) -> String {
+    let mut labels: std::collections::HashMap<String, usize> = Default::default();
+    let mut label = |text: &str, assign: bool| -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < text.len() {
+            let candidate = text.get(i..i + 36).filter(|c| {
+                c.bytes().enumerate().all(|(k, b)| match k {
+                    8 | 13 | 18 | 23 => b == b'-',
+                    _ => b.is_ascii_hexdigit(),
+                })
+            });
+            match candidate {
+                Some(id) => {
+                    let next = labels.len();
+                    let n = match labels.get(id) {
+                        Some(n) => n.to_string(),
+                        // Ids only documents hold are derived from ids
+                        // of the log (a reservation's from its process).
+                        None if !assign => "?".to_string(),
+                        None => {
+                            labels.insert(id.to_string(), next);
+                            next.to_string()
+                        }
+                    };
+                    out += &format!("<id {n}>");
+                    i += 36;
+                }
+                None => {
+                    let c = text[i..].chars().next().unwrap();
+                    out.push(c);
+                    i += c.len_utf8();
+                }
+            }
+        }
+        out
+    };
+    let mut text = label(&env.ok(&["events", "--json"]), true);
+    for kind in ["orders", "reservations"] {
+        let docs = env.json(&["list", kind]);
+        let mut docs: Vec<String> = docs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| label(&d.to_string(), false))
+            .collect();
+        docs.sort();
+        text += &format!("--- {kind}\n{}\n", docs.join("\n"));
+    }
+    text
+}
+
+/// Every id in `text`.
+fn ids_in(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .filter(|w| uuid::Uuid::try_parse(w).is_ok())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What a command recorded: the id each of its command events (no cause)
+/// after `seq` is about (a reservation, or else a process).
+fn recorded_after(env: &TestEnv, seq: u64) -> BTreeSet<String> {
+    env.json_lines(&["events", "--since", &seq.to_string()])
+        .iter()
+        .filter(|e| e["causationId"].is_null())
+        .map(|e| match e["payload"]["reservation"]["_id"].as_str() {
+            Some(reservation) => reservation.to_string(),
+            None => text(&e["processId"]),
+        })
+        .collect()
+}
+
+fn last_seq(env: &TestEnv) -> u64 {
+    env.json_lines(&["events"])
+        .last()
+        .map_or(0, |e| e["seq"].as_u64().unwrap())
+}
+
+/// After `run` of `args` failed: either the database is as `before` and
+/// nothing was printed, and giving the command again reaches `expected`;
+/// or the command printed exactly what it recorded (every id on stdout and
+/// in its last line, and nothing else) and the command that finishes it,
+/// and that command reaches `expected` (the end state of a run that did
+/// not fail, up to ids) with no duplicate.
+pub fn assert_no_ghost(
+    env: &TestEnv,
+    command: &Breakable,
+    args: &[String],
+    (before, before_seq): (&str, u64),
+    run: &crate::util::Run,
+    expected: &str,
+) -> Ending {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("pi7: error: "), "{}", run.stderr);
+    let recorded = recorded_after(env, before_seq);
+    let ending = if recorded.is_empty() {
+        assert_eq!(env.snapshot(), before, "{args:?} left a ghost: {last}");
+        assert_eq!(run.stdout, "", "{args:?}: nothing was recorded");
+        assert!(!last.contains("recorded"), "{args:?}: {last}");
+        env.ok(&args);
+        Ending::NothingRecorded
+    } else {
+        let named: BTreeSet<String> = ids_in(&run.stdout).union(&ids_in(last)).cloned().collect();
+        assert_eq!(
+            named, recorded,
+            "{args:?} names exactly what it recorded: {}{last}",
+            run.stdout
+        );
+        assert!(
+            last.contains("recorded before it failed"),
+            "{args:?}: {last}"
+        );
+        let finish = last
+            .split('`')
+            .nth(1)
+            .and_then(|c| c.strip_prefix("pi7 "))
+            .unwrap_or_else(|| panic!("{args:?} names no command that finishes it: {last}"));
+        env.ok(&finish.split_whitespace().collect::<Vec<_>>());
+        if command.again_changes_nothing {
+            env.ok(&args);
+        }
+        Ending::RecordedAndSaidSo
+    };
+    assert_eq!(canonical(env), expected, "{args:?} after {last}");
+    verify_ok(env);
+    ending
+}
+
+/// Runs `command` failing each of its writes in turn (PI7_FAIL_AT_WRITE),
+/// until a run has no write left to fail, and holds every failure to
+/// [`assert_no_ghost`]. Both endings must happen: a failure before the
+/// commit and one after it.
+fn fail_each_write(command: Breakable) {
+    let expected = {
         let env = TestEnv::new();
-        env.ok(&["--hold", "submit", &example("order-3.json")]);
-        let before = env.snapshot();
+        let args = (command.setup)(&env);
+        env.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        canonical(&env)
+    };
+    let mut endings = BTreeSet::new();
+    for n in 1.. {
+        let env = TestEnv::new();
+        let args = (command.setup)(&env);
+        assert!(n < 200, "{args:?} never ran out of writes to fail");
+        let before = (env.snapshot(), last_seq(&env));
         let run = env.exec(
             env.cmd()
                 .env("PI7_FAIL_AT_WRITE", n.to_string())
-                .args(["submit", &example("order.json")]),
+                .args(&args),
         );
         if run.code == 0 {
-            assert!(run.stdout.starts_with("process "), "{}", run.stdout);
+            assert_eq!(canonical(&env), expected);
             break;
         }
         assert_eq!(run.code, 4, "write {n}: {}", run.stderr);
-        let last = run.stderr.lines().last().unwrap_or_default();
         assert!(
-            last.starts_with("pi7: error: ") && last.contains(&format!("write {n} failed")),
+            run.stderr.contains(&format!("write {n} failed")),
             "write {n}: {}",
             run.stderr
         );
-        let recorded: Vec<String> = run
-            .stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("process      "))
-            .map(|l| l.split_whitespace().next().unwrap().to_string())
-            .collect();
-        if recorded.is_empty() {
-            assert_eq!(run.stdout, "");
-            assert_eq!(env.snapshot(), before, "write {n} left a ghost");
-            outcomes.insert("nothing recorded");
-            continue;
-        }
-        outcomes.insert("recorded and said so");
-        assert_eq!(recorded.len(), 1, "{}", run.stdout);
-        assert!(
-            last.contains("1 order was recorded before it failed")
-                && last.contains("do not submit them again"),
-            "{last}"
-        );
-        env.ok(&["dispatch"]);
-        let orders = env.json(&["list", "--customer", "christophe"]);
-        let orders = orders.as_array().unwrap();
-        assert_eq!(orders.len(), 1, "write {n}");
-        assert_eq!(orders[0]["processId"], recorded[0].as_str());
-        verify_ok(&env);
+        let before = (before.0.as_str(), before.1);
+        endings.insert(assert_no_ghost(
+            &env, &command, &args, before, &run, &expected,
+        ));
     }
-    // Both kinds of failure happened: before the commit and after it.
-    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(
+        endings.into_iter().collect::<Vec<_>>(),
+        [Ending::NothingRecorded, Ending::RecordedAndSaidSo]
+    );
+}
+
+/// A database with `examples/order.json` submitted and delivered, and
+/// `order-3.json` held, so that every command has other work to deliver.
+fn with_held_work(env: &TestEnv) -> crate::util::Submitted {
+    let order = env.submit_example();
+    env.ok(&["--hold", "submit", &example("order-3.json")]);
+    order
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+pub const SUBMIT: Breakable = Breakable {
+    setup: |env| {
+        env.ok(&["--hold", "submit", &example("order-3.json")]);
+        strings(&["submit", &example("order.json")])
+    },
+    again_changes_nothing: false,
+};
+
+pub const CONFIRM: Breakable = Breakable {
+    setup: |env| strings(&["confirm", &with_held_work(env).reservations[0]]),
+    again_changes_nothing: true,
+};
+
+#[test]
+fn a_submit_that_fails_at_any_write_leaves_nothing_or_says_what_it_recorded() {
+    fail_each_write(SUBMIT);
 }
 
 #[test]
 fn a_confirm_that_fails_at_any_write_leaves_nothing_or_says_it_is_kept() {
-    let mut outcomes = std::collections::BTreeSet::new();
-    for n in 1.. {
-        assert!(n < 200, "confirm never ran out of writes to fail");
-        let env = TestEnv::new();
-        let order = env.submit_example();
-        env.ok(&["--hold", "submit", &example("order-3.json")]);
-        let before = env.snapshot();
-        let run = env.exec(
-            env.cmd()
-                .env("PI7_FAIL_AT_WRITE", n.to_string())
-                .args(["confirm", &order.reservations[0]]),
-        );
-        if run.code == 0 {
-            break;
-        }
-        assert_eq!(run.code, 4, "write {n}: {}", run.stderr);
-        let last = run.stderr.lines().last().unwrap_or_default();
-        if env.snapshot() == before {
-            assert!(!last.contains("recorded"), "write {n}: {last}");
-            outcomes.insert("nothing recorded");
-            continue;
-        }
-        outcomes.insert("kept and said so");
-        assert!(
-            last.contains(&format!(
-                "the confirmation of reservation {} was recorded before it failed and is kept: `pi7 dispatch` delivers what is pending",
-                order.reservations[0]
-            )),
-            "write {n}: {last}"
-        );
-        env.ok(&["dispatch"]);
-        let doc = env.json(&["show", &order.reservations[0]]);
-        assert_eq!(doc["object"]["status"], "confirmed");
-        verify_ok(&env);
-    }
-    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    fail_each_write(CONFIRM);
+}
+
+#[test]
+fn a_reject_that_fails_at_any_write_leaves_nothing_or_says_it_is_kept() {
+    fail_each_write(Breakable {
+        setup: |env| {
+            let order = with_held_work(env);
+            strings(&["reject", &order.reservations[1], "--reason", "sold out"])
+        },
+        again_changes_nothing: true,
+    });
+}
+
+#[test]
+fn a_cancel_that_fails_at_any_write_leaves_nothing_or_says_it_is_kept() {
+    fail_each_write(Breakable {
+        setup: |env| strings(&["cancel", &with_held_work(env).process]),
+        again_changes_nothing: true,
+    });
+}
+
+#[test]
+fn an_expire_that_fails_at_any_write_leaves_nothing_or_names_what_it_rejected() {
+    fail_each_write(Breakable {
+        setup: |env| {
+            // Three reservations two hours old, then the held work.
+            env.ok_at(
+                crate::util::NOW - 7200,
+                &["submit", &example("order-3.json")],
+            );
+            with_held_work(env);
+            strings(&["expire", "--older-than", "1h"])
+        },
+        again_changes_nothing: true,
+    });
+}
+
+#[test]
+fn an_amendment_that_fails_at_any_write_leaves_nothing_or_says_it_is_kept() {
+    fail_each_write(Breakable {
+        setup: |env| {
+            let order = with_held_work(env);
+            env.ok(&["confirm", &order.reservations[0]]);
+            // Line 1 stays, line 2 goes (its reservation is released), line 3 is new.
+            let amended = env.write(
+                "amended.json",
+                r#"{"customer": "christophe", "reservations": [
+                    {"id": 1, "reserved": "some hotel"}, {"id": 3, "reserved": "a car"}]}"#,
+            );
+            strings(&[
+                "submit",
+                "--process",
+                &order.process,
+                amended.to_str().unwrap(),
+            ])
+        },
+        again_changes_nothing: true,
+    });
 }
