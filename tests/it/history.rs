@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::util::{example, parse_json, text, Submitted, TestEnv};
+use crate::util::{assert_one_line, example, parse_json, text, Submitted, TestEnv};
 
 /// `orders.jsonl`, then the walkthrough (the order of `order.json`, both of
 /// its reservations confirmed), then a submit whose deliveries are held.
@@ -583,33 +583,106 @@ fn verify_catches_a_column_that_disagrees_with_its_document() {
 }
 
 #[test]
-fn reading_commands_leave_an_empty_file_untouched() {
+fn verify_catches_a_process_column_that_disagrees_with_its_document() {
     let env = TestEnv::new();
-    std::fs::write(env.db(), b"").unwrap();
-    for args in [
-        vec!["list"],
-        vec!["list", "reservations"],
-        vec!["events"],
-        vec!["pending"],
-        vec!["export"],
-        vec!["verify"],
-    ] {
-        let run = env.run(&args);
-        assert!(run.code == 0 || run.code == 4, "{args:?}: {}", run.stderr);
-        assert_eq!(
-            std::fs::metadata(env.db()).unwrap().len(),
-            0,
-            "pi7 {args:?} wrote to the empty file"
-        );
+    env.expect_damage();
+    let first = env.submit_example();
+    let second = env.submit_example();
+    // Only the column moves: the document still says the first process,
+    // but a lookup by process would now find the line under the second.
+    execute(
+        &env,
+        &format!(
+            "UPDATE reservations SET process_id = '{}' WHERE id = '{}';",
+            second.process, first.reservations[0]
+        ),
+    );
+    let mut run = env.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    run.stdout = run.stdout.replace("\n  ", " ");
+    assert!(
+        run.stdout.contains(&format!(
+            "violation: reservation {}: its columns say process {}, status unconfirmed but its document says process {}, status unconfirmed",
+            first.reservations[0], second.process, first.process
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.starts_with("pi7: error: 1 violation found"),
+        "the column is the only thing wrong: {}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[test]
+fn reading_commands_report_an_empty_or_foreign_file_and_leave_it_untouched() {
+    let env = TestEnv::new();
+    let db = env.db_text();
+    let reads = [
+        &["list"][..],
+        &["list", "reservations"],
+        &["events"],
+        &["pending"],
+        &["export"],
+        &["verify"],
+    ];
+    let untouched = |args: &[&str], contents: &[u8]| {
+        assert_eq!(env.db_bytes(), contents, "pi7 {args:?} wrote to the file");
         for suffix in ["-wal", "-shm"] {
-            let beside = format!("{}{suffix}", env.db().display());
+            let beside = format!("{db}{suffix}");
             assert!(
                 !std::path::Path::new(&beside).exists(),
                 "pi7 {args:?} left {beside}"
             );
         }
+    };
+
+    // Empty: read as an empty database, and said to be an empty file;
+    // verify has nothing to check and says so.
+    std::fs::write(env.db(), b"").unwrap();
+    for args in reads {
+        let run = env.run(args);
+        if args == ["verify"] {
+            assert_eq!(run.code, 4, "{}", run.stderr);
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "pi7: error: cannot open the database {db}: it is an empty file, \
+                     not a pi7 database, so nothing to verify\n"
+                )
+            );
+        } else {
+            assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.starts_with(&format!(
+                    "pi7: {db} is empty, not a pi7 database yet (writing commands make it one)\n"
+                )),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+        untouched(args, b"");
     }
-    // A command that writes makes it a pi7 database.
+
+    // Foreign: refused, one line, exit 4.
+    let foreign = b"my shopping list\n";
+    std::fs::write(env.db(), foreign).unwrap();
+    for args in reads {
+        let run = env.run(args);
+        assert_eq!(run.code, 4, "{args:?}: {}", run.stderr);
+        assert_one_line(&run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{db} is not a pi7 database")),
+            "{args:?}: {}",
+            run.stderr
+        );
+        untouched(args, foreign);
+    }
+
+    // A command that writes makes an empty file a pi7 database.
+    std::fs::write(env.db(), b"").unwrap();
     env.submit_example();
     env.ok(&["verify"]);
 }
