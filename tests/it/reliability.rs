@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::util::{example, json_lines, text, TestEnv};
 
@@ -298,75 +297,75 @@ fn eight_parallel_writers_lose_nothing_and_never_see_a_locked_database() {
     verify_ok(&env);
 }
 
-/// A small reproducible sequence of waits, so every run kills at the same
-/// (varied) moments.
-fn waits(count: usize, max_ms: u64) -> Vec<Duration> {
+/// A small reproducible sequence of numbers in `1..=max`, so that every
+/// run stops at the same (varied) points.
+fn points(count: usize, max: usize) -> Vec<usize> {
     let mut state: u64 = 0x5eed;
     (0..count)
         .map(|_| {
             state = state
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            Duration::from_millis((state >> 33) % max_ms)
+            1 + (state >> 33) as usize % max
         })
         .collect()
 }
 
 #[test]
 fn killing_pi7_at_any_moment_loses_nothing_and_the_next_command_finishes_the_work() {
-    let batch: String = (0..500)
+    const ORDERS: usize = 500;
+    let batch: String = (0..ORDERS)
         .map(|i| {
             format!(
                 "{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a\"}}, {{\"id\": 2, \"reserved\": \"b\"}}]}}\n"
             )
         })
         .collect();
-    let mut killed = 0;
+    // Each run is stopped at a chosen write (PI7_PAUSE_AT_WRITE), inside
+    // its transaction, and killed there: every kill lands mid-run. A
+    // submit of these 500 orders makes 4000 writes (1500 to record them,
+    // the rest to deliver), a dispatch of them 2500; the points stay below.
+    let submits = points(10, 3900);
+    let dispatches = points(20, 2400).split_off(10);
     let mut env = TestEnv::new();
-    for (round, wait) in waits(50, 150).into_iter().enumerate() {
-        // A fresh database every ten rounds keeps each verify cheap.
-        if round % 10 == 0 {
+    for (round, (submit_at, dispatch_at)) in submits.into_iter().zip(dispatches).enumerate() {
+        // A fresh database every few rounds keeps each verify cheap.
+        if round % 5 == 0 {
             env = TestEnv::new();
         }
         let batch_file = env.write("batch.jsonl", &batch);
         let batch_file = batch_file.to_str().unwrap();
-        // Even rounds kill a bulk submit; odd rounds a dispatch of held work.
-        let args: Vec<&str> = if round % 2 == 0 {
-            vec!["submit", batch_file]
-        } else {
-            env.ok(&["--hold", "submit", batch_file]);
-            vec!["dispatch"]
-        };
-        let mut child = env
-            .std_cmd_at(1_700_000_000)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(wait);
-        if child.try_wait().unwrap().is_none() {
+        for (args, write) in [
+            (vec!["submit", batch_file], submit_at),
+            (vec!["dispatch"], dispatch_at),
+        ] {
+            if args[0] == "dispatch" {
+                env.ok(&["--hold", "submit", batch_file]);
+            }
+            let requests_before = env
+                .json_lines(&["events", "--topic", "salesorder/request"])
+                .len();
+            let (mut child, _) = env.paused_at_write(write, &args);
             child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-        // Killed before it made the file, a submit left nothing to verify.
-        if env.db().exists() {
+            let status = child.wait().unwrap();
+            assert_eq!(status.code(), None, "{args:?} was killed, not ended");
             verify_ok(&env);
+            let requests = env
+                .json_lines(&["events", "--topic", "salesorder/request"])
+                .len();
+            let landed = requests - requests_before;
+            assert!(
+                landed == 0 || landed == ORDERS && args[0] == "submit",
+                "{args:?} killed at write {write}: {landed} orders landed; a submit lands whole or not at all"
+            );
+            env.ok(&["dispatch"]);
+            assert_eq!(env.json(&["pending"]), serde_json::json!([]));
+            let out = verify_ok(&env);
+            assert!(out.contains("(0 pending, 0 failed)"), "{out}");
+            let orders = env.json(&["list"]).as_array().unwrap().len();
+            assert_eq!(orders % ORDERS, 0, "every order landed is delivered whole");
         }
-        let requests = env
-            .json_lines(&["events", "--topic", "salesorder/request"])
-            .len();
-        assert_eq!(requests % 500, 0, "a submit lands whole or not at all");
-        env.ok(&["dispatch"]);
-        assert_eq!(env.json(&["pending"]), serde_json::json!([]));
-        let out = verify_ok(&env);
-        assert!(out.contains("(0 pending, 0 failed)"), "{out}");
     }
-    // How many kills landed mid-way depends on the machine's speed, so it
-    // is reported, not asserted: every round checks the same guarantees
-    // whether its kill landed or the command had finished.
-    eprintln!("{killed} of 50 runs were killed mid-way");
 }
 
 /// One command to break, on a database its `setup` prepares.
