@@ -264,8 +264,18 @@ fn wait_until_waiting_for_the_lock(child: &mut std::process::Child, db: &std::pa
                     .any(|target| target == db)
             })
             .unwrap_or(false);
-        let sleeping = std::fs::read_to_string(proc.join("wchan"))
-            .is_ok_and(|wchan| wchan.contains("nanosleep"));
+        // Where the kernel hides wchan ("0"), a process with the database
+        // open that sleeps at all is in a busy wait: pi7 reads nothing else
+        // by then.
+        let wchan = std::fs::read_to_string(proc.join("wchan")).unwrap_or_default();
+        let sleeping = if wchan.is_empty() || wchan == "0" {
+            std::fs::read_to_string(proc.join("stat")).is_ok_and(|stat| {
+                stat.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('S'))
+            })
+        } else {
+            wchan.contains("nanosleep")
+        };
         if has_db_open && sleeping {
             return;
         }
