@@ -122,9 +122,10 @@ fn kind_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<Kind> {
 pub struct Error {
     pub kind: Kind,
     source: anyhow::Error,
-    /// The processes a failed submit had already recorded: their requests
-    /// are in the log, waiting to be delivered. Submitting them again would
-    /// make a second order, so the faces show them.
+    /// What a failed command had already recorded: the processes of a
+    /// submit (their requests are in the log, waiting to be delivered;
+    /// submitting them again would make a second order), or the
+    /// reservations a confirm, reject or expire decided. The faces show them.
     pub recorded: Vec<uuid::Uuid>,
 }
 

@@ -196,20 +196,34 @@ impl App {
                 ));
             }
         }
-        let what = match (decision, ids) {
-            (Decision::Confirm, [one]) => format!("the confirmation of reservation {one} was"),
-            (Decision::Reject { .. }, [one]) => format!("the rejection of reservation {one} was"),
-            (Decision::Confirm, many) => {
-                format!("the confirmation of {} reservations was", many.len())
-            }
-            (Decision::Reject { .. }, many) => {
-                format!("the rejection of {} reservations was", many.len())
-            }
+        let changed: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !unchanged.contains(id))
+            .copied()
+            .collect();
+        let noun = match decision {
+            Decision::Confirm => "confirmation",
+            Decision::Reject { .. } => "rejection",
         };
-        let recorded = unchanged.len() < ids.len();
+        let what = match changed.as_slice() {
+            [one] => format!("the {noun} of reservation {one} was"),
+            many => format!(
+                "the {noun} of {} reservations (ids on stdout) was",
+                many.len()
+            ),
+        };
         self.settle()
             .and_then(|()| self.decided(ids, unchanged))
-            .map_err(|e| if recorded { e.after_commit(&what) } else { e })
+            .map_err(|e| {
+                if changed.is_empty() {
+                    e
+                } else {
+                    // Named on stdout as well, as a submit's orders are.
+                    let mut e = e.after_commit(&what);
+                    e.recorded = changed;
+                    e
+                }
+            })
     }
 
     fn decided(&self, ids: &[Uuid], unchanged: Vec<Uuid>) -> Result<Decided> {
@@ -249,9 +263,10 @@ impl App {
             ));
         }
         let what = format!("the cancellation of process {process_id} was");
+        let changed = acted.changed;
         self.settle()
             .and_then(|()| Ok(self.store.sales_order_by_process(process_id)?))
-            .map_err(|e| e.after_commit(&what))
+            .map_err(|e| if changed { e.after_commit(&what) } else { e })
     }
 
     /// Rejects, with reason "expired", every unconfirmed reservation made

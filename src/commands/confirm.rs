@@ -31,7 +31,34 @@ fn decide(ctx: &mut Context, texts: &[String], decision: &Decision) -> app::Resu
     let mut app = ctx.app(Access::Write)?;
     let decided = app.decide(texts, decision);
     ctx.diagnose(&mut app)?;
-    print_decided(ctx, &app, &decided?, decision)
+    let decided = print_recorded(ctx, decision, decided)?;
+    print_decided(ctx, &app, &decided, decision)
+}
+
+/// After a failure, the reservations the command decided all the same (its
+/// error says "ids on stdout"), one a line, so that nobody has to guess
+/// which decisions stand.
+pub fn print_recorded(
+    ctx: &mut Context,
+    decision: &Decision,
+    decided: app::Result<Decided>,
+) -> app::Result<Decided> {
+    let e = match decided {
+        Ok(decided) => return Ok(decided),
+        Err(e) => e,
+    };
+    for id in &e.recorded {
+        if ctx.json {
+            ctx.json_line(&serde_json::json!({ "_id": id, "recorded": true }))?;
+        } else {
+            writeln!(
+                ctx.out,
+                "{:<12} {id}  (recorded, not delivered)",
+                decision.past_tense()
+            )?;
+        }
+    }
+    Err(e)
 }
 
 /// Prints the reservations decided about and the state of their orders.

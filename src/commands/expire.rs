@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::confirm::print_decided;
+use super::confirm::{print_decided, print_recorded};
 use super::Context;
 use crate::app::{self, Access, Decision};
 
@@ -30,5 +30,6 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let reason = Decision::Reject {
         reason: "expired".to_string(),
     };
-    print_decided(ctx, &app, &expired?, &reason)
+    let expired = print_recorded(ctx, &reason, expired)?;
+    print_decided(ctx, &app, &expired, &reason)
 }

@@ -88,7 +88,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
 }
 
 /// Writes the header and every step, calling `event` for each event.
-fn write_log(
+pub fn write_log(
     log: &dyn LogSource,
     process: Option<uuid::Uuid>,
     out: &mut dyn Write,

@@ -35,10 +35,51 @@ pub struct Args {
 }
 
 /// One line of the file and where it is.
-struct Item {
-    step: Step,
+pub struct Item {
+    pub step: Step,
     line: usize,
     column: usize,
+}
+
+/// What an import did: events appended, events already present, and the
+/// workflow log lines of what it delivered.
+pub type Imported = (u64, u64, Vec<String>);
+
+/// Replays the parsed `items` of `source_name` into `store` in one write
+/// transaction: the checks and the appends see one database, so of two
+/// imports at once the second sees the first's events. `progress` gets the
+/// number of items replayed so far.
+pub fn replay_file<S: Store>(
+    store: &mut S,
+    source_name: &str,
+    items: &[Item],
+    exact: bool,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<Imported> {
+    store.transaction(&mut |tx| {
+        // A busy database runs this again from the start.
+        progress(0);
+        let handlers = Handlers::REAL;
+        let mut replay = Replay::new(&handlers, exact);
+        for (done, item) in items.iter().enumerate() {
+            replay.step(tx, &item.step).map_err(|e| match e {
+                ReplayError::Refused(why) => anyhow::Error::new(InputError(format!(
+                    "{source_name}:{}:{}: {why}; nothing was imported",
+                    item.line, item.column
+                ))),
+                ReplayError::Storage(e) => e.into(),
+            })?;
+            progress(done as u64 + 1);
+        }
+        replay
+            .finish()
+            .map_err(|e| InputError(format!("{source_name}: {e}; nothing was imported")))?;
+        Ok((
+            replay.appended,
+            replay.present,
+            std::mem::take(&mut replay.log),
+        ))
+    })
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
@@ -53,30 +94,8 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         .filter(|i| matches!(i.step, Step::Event(_)))
         .count();
     let bar = progress::bar(items.len() as u64, "importing");
-    // One write transaction: the checks and the appends see one database,
-    // so two imports at once cannot both take a conflicting event.
-    let imported = store.transaction(&mut |tx| {
-        bar.set_position(0);
-        let handlers = Handlers::REAL;
-        let mut replay = Replay::new(&handlers, exact);
-        for item in &items {
-            replay.step(tx, &item.step).map_err(|e| match e {
-                ReplayError::Refused(why) => anyhow::Error::new(InputError(format!(
-                    "{source_name}:{}:{}: {why}; nothing was imported",
-                    item.line, item.column
-                ))),
-                ReplayError::Storage(e) => e.into(),
-            })?;
-            bar.inc(1);
-        }
-        replay
-            .finish()
-            .map_err(|e| InputError(format!("{source_name}: {e}; nothing was imported")))?;
-        Ok((
-            replay.appended,
-            replay.present,
-            std::mem::take(&mut replay.log),
-        ))
+    let imported = replay_file(&mut store, &source_name, &items, exact, &mut |position| {
+        bar.set_position(position)
     });
     bar.finish_and_clear();
     let (appended, present, log) = match imported {
@@ -126,8 +145,8 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
 }
 
 /// Reads the header and every step of the file, or says where the first
-/// bad line is.
-fn parse(source_name: &str, text: &str) -> Result<(Option<Header>, Vec<Item>), InputError> {
+/// bad line is. `None` for the header: a file of envelopes alone.
+pub fn parse(source_name: &str, text: &str) -> Result<(Option<Header>, Vec<Item>), InputError> {
     let mut items = Vec::new();
     let mut header = None;
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();

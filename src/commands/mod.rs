@@ -189,10 +189,20 @@ impl<'a> Context<'a> {
 
     fn no_database_yet(&mut self) -> anyhow::Result<()> {
         let path = self.db_path()?;
-        self.note(&format!(
-            "there is no database at {} yet (writing commands create it)",
-            path.display()
-        ))?;
+        // An existing empty file is named as one: "no database there"
+        // would send the user looking for a mistyped path.
+        let note = if path.exists() {
+            format!(
+                "{} is empty, not a pi7 database yet (writing commands make it one)",
+                path.display()
+            )
+        } else {
+            format!(
+                "there is no database at {} yet (writing commands create it)",
+                path.display()
+            )
+        };
+        self.note(&note)?;
         Ok(())
     }
 

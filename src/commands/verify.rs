@@ -8,7 +8,7 @@ use crate::dispatch::subscribers;
 use crate::domain::{invariants, OrderStatus, ReservationStatus, Topic};
 use crate::error::Violations;
 use crate::render;
-use crate::replay::rebuild;
+use crate::replay::{rebuild, LogSource};
 use crate::store::{AnyStore, DeliveryStatus, OpenMode, Queries, StoreError};
 
 /// Audit a database: integrity, log, deliveries, the saga's invariants, and
@@ -41,7 +41,16 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
         }
         .into());
     }
-    let store = ctx.open(OpenMode::ReadOnly)?;
+    let store = AnyStore::open(&path, OpenMode::ReadOnly)?;
+    if !store.on_disk() {
+        // An empty file is no more a database than a missing one: "ok"
+        // would pass a mistyped or truncated --db for a healthy database.
+        return Err(StoreError::CannotOpen {
+            path: path.display().to_string(),
+            detail: "it is an empty file, not a pi7 database, so nothing to verify".into(),
+        }
+        .into());
+    }
     let report = audit(&store)?;
     if ctx.json {
         ctx.json_line(&serde_json::json!({
@@ -104,7 +113,7 @@ pub struct Audit {
     pub violations: Vec<String>,
 }
 
-pub fn audit(store: &AnyStore) -> anyhow::Result<Audit> {
+pub fn audit(store: &(impl Queries + LogSource)) -> anyhow::Result<Audit> {
     let mut audit = Audit::default();
     let violations = &mut audit.violations;
 

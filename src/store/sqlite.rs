@@ -835,21 +835,34 @@ impl<'a> SqliteTx<'a> {
 
     /// Counts a write, and fails the one `PI7_FAIL_AT_WRITE` names (the
     /// Nth of this process), as a full disk would: the fault-injection
-    /// tests run a command failing at each of its writes in turn.
+    /// tests run a command failing at each of its writes in turn. Before
+    /// the one `PI7_PAUSE_AT_WRITE` names, says so on stderr and stops for
+    /// good, inside its transaction: the kill tests kill pi7 there, at a
+    /// point they choose rather than one a timer happens to hit.
     fn write(&self) -> Result<(), StoreError> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::OnceLock;
-        static FAIL_AT: OnceLock<Option<usize>> = OnceLock::new();
+        static AT: OnceLock<(Option<usize>, Option<usize>)> = OnceLock::new();
         static WRITES: AtomicUsize = AtomicUsize::new(0);
-        let Some(fail_at) = *FAIL_AT.get_or_init(|| {
-            std::env::var("PI7_FAIL_AT_WRITE")
-                .ok()
-                .and_then(|v| v.parse().ok())
-        }) else {
+        let at = |name: &str| std::env::var(name).ok().and_then(|v| v.parse().ok());
+        let (fail_at, pause_at) =
+            *AT.get_or_init(|| (at("PI7_FAIL_AT_WRITE"), at("PI7_PAUSE_AT_WRITE")));
+        if fail_at.is_none() && pause_at.is_none() {
             return Ok(());
-        };
-        if WRITES.fetch_add(1, Ordering::Relaxed) + 1 == fail_at {
-            return Err(StoreError::Injected(fail_at));
+        }
+        let write = WRITES.fetch_add(1, Ordering::Relaxed) + 1;
+        if Some(write) == pause_at {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "pi7: paused before write {write} (PI7_PAUSE_AT_WRITE)"
+            );
+            loop {
+                std::thread::park();
+            }
+        }
+        if Some(write) == fail_at {
+            return Err(StoreError::Injected(write));
         }
         Ok(())
     }

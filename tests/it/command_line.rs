@@ -493,64 +493,60 @@ fn options_that_would_do_nothing_are_refused() {
 
 #[test]
 fn ctrl_c_during_a_bulk_submit_says_what_was_recorded_and_how_to_finish() {
-    let env = TestEnv::new();
-    let orders: String = (0..5000)
+    const ORDERS: usize = 500;
+    let orders: String = (0..ORDERS)
         .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a room\"}}]}}\n"))
         .collect();
-    env.write("many.jsonl", &orders);
-    let child = env
-        .std_cmd_at(crate::util::NOW)
-        .args(["submit", "many.jsonl"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("pi7 submit starts");
-    // Once the orders are in the log, the submit is delivering them (or
-    // done): that is when Ctrl-C comes.
-    let started = std::time::Instant::now();
-    loop {
-        let recorded = rusqlite::Connection::open_with_flags(
-            env.db(),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .and_then(|c| c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)))
-        .unwrap_or(0);
-        if recorded > 0 {
-            break;
+    // The submit is stopped at a chosen write (PI7_PAUSE_AT_WRITE), so that
+    // Ctrl-C lands mid-run every time: first while it records the orders
+    // (one transaction: 500 requests and their 1000 deliveries), then while
+    // it delivers them.
+    for (write, recorded) in [(700, false), (2000, true)] {
+        let env = TestEnv::new();
+        env.write("many.jsonl", &orders);
+        env.submit_example();
+        let before = env.snapshot();
+        let (child, mut stderr) = env.paused_at_write(write, &["submit", "many.jsonl"]);
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(130), "write {write}: {rest}");
+        let mut lines: Vec<&str> = rest.lines().collect();
+        let last = lines.pop().unwrap();
+        if !recorded {
+            assert_eq!(
+                last,
+                "pi7: interrupted before the orders were recorded: nothing was written"
+            );
+            assert_eq!(lines, Vec::<&str>::new());
+            assert_eq!(
+                env.snapshot(),
+                before,
+                "the interrupted transaction is gone"
+            );
+            continue;
         }
-        assert!(started.elapsed().as_secs() < 120, "the orders never landed");
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        let pending = env.json(&["pending"]).as_array().unwrap().len();
+        assert!(pending > 0, "interrupted while delivering");
+        assert_eq!(
+            last,
+            format!(
+                "pi7: interrupted: {ORDERS} orders recorded (processIds above); {pending} deliveries \
+                 pending; `pi7 dispatch` delivers them"
+            )
+        );
+        assert_eq!(lines.len(), ORDERS);
+        let process = lines[0].strip_prefix("process      ").unwrap();
+        env.ok(&["show", process]);
+        env.ok(&["dispatch"]);
+        assert_eq!(env.json(&["list"]).as_array().unwrap().len(), ORDERS + 1);
+        env.ok(&["verify"]);
     }
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    if output.status.code() == Some(0) {
-        // It had finished delivering before Ctrl-C came: nothing to say.
-        assert_eq!(env.json(&["pending"]), serde_json::json!([]));
-        return;
-    }
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    let mut lines: Vec<&str> = stderr.lines().collect();
-    let last = lines.pop().unwrap();
-    let pending = env.json(&["pending"]).as_array().unwrap().len();
-    assert_eq!(
-        last,
-        format!(
-            "pi7: interrupted: 5000 orders recorded (processIds above); {pending} deliveries \
-             pending; `pi7 dispatch` delivers them"
-        )
-    );
-    assert_eq!(lines.len(), 5000);
-    let process = lines[0].strip_prefix("process      ").unwrap();
-    env.ok(&["show", process]);
-    env.ok(&["dispatch"]);
-    assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 5000);
-    env.ok(&["verify"]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::util::{example, parse_json, text, Submitted, TestEnv};
+use crate::util::{assert_one_line, example, parse_json, text, Submitted, TestEnv};
 
 /// `orders.jsonl`, then the walkthrough (the order of `order.json`, both of
 /// its reservations confirmed), then a submit whose deliveries are held.
@@ -558,58 +558,121 @@ fn an_event_whose_payload_disagrees_with_its_envelope_is_not_imported() {
 
 #[test]
 fn verify_catches_a_column_that_disagrees_with_its_document() {
-    let env = TestEnv::new();
-    env.expect_damage();
-    let submitted = env.submit_example();
-    execute(
-        &env,
-        &format!(
-            "UPDATE reservations SET status = 'confirmed' WHERE id = '{}';",
-            submitted.reservations[0]
-        ),
-    );
-    let mut run = env.run(&["verify"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    // Violations are folded at 80 columns.
-    run.stdout = run.stdout.replace("\n  ", " ");
-    assert!(
-        run.stdout.contains(&format!(
-            "violation: reservation {}: its columns say process {}, status confirmed but its document says process {}, status unconfirmed",
-            submitted.reservations[0], submitted.process, submitted.process
-        )),
-        "{}",
-        run.stdout
-    );
+    // Each filter column edited alone: the document still says what it
+    // said, but `list --status`, `expire` or a lookup by process would now
+    // go by the column.
+    // What is set, and what the columns then say: the process (the
+    // second order's, or still the first's) and the status.
+    let cases = [
+        ("status = 'confirmed'", false, "confirmed"),
+        ("process_id = '{second}'", true, "unconfirmed"),
+    ];
+    for (set, moved, column_status) in cases {
+        let env = TestEnv::new();
+        env.expect_damage();
+        let first = env.submit_example();
+        let second = env.submit_example();
+        let set = set.replace("{second}", &second.process);
+        execute(
+            &env,
+            &format!(
+                "UPDATE reservations SET {set} WHERE id = '{}';",
+                first.reservations[0]
+            ),
+        );
+        let mut run = env.run(&["verify"]);
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        // Violations are folded at 80 columns.
+        run.stdout = run.stdout.replace("\n  ", " ");
+        let process = if moved {
+            &second.process
+        } else {
+            &first.process
+        };
+        assert!(
+            run.stdout.contains(&format!(
+                "violation: reservation {}: its columns say process {process}, status {column_status} but its document says process {}, status unconfirmed",
+                first.reservations[0], first.process
+            )),
+            "{set}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stderr.starts_with("pi7: error: 1 violation found"),
+            "{set}: the column is the only thing wrong: {}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
 }
 
 #[test]
-fn reading_commands_leave_an_empty_file_untouched() {
+fn reading_commands_report_an_empty_or_foreign_file_and_leave_it_untouched() {
     let env = TestEnv::new();
-    std::fs::write(env.db(), b"").unwrap();
-    for args in [
-        vec!["list"],
-        vec!["list", "reservations"],
-        vec!["events"],
-        vec!["pending"],
-        vec!["export"],
-        vec!["verify"],
-    ] {
-        let run = env.run(&args);
-        assert!(run.code == 0 || run.code == 4, "{args:?}: {}", run.stderr);
-        assert_eq!(
-            std::fs::metadata(env.db()).unwrap().len(),
-            0,
-            "pi7 {args:?} wrote to the empty file"
-        );
+    let db = env.db_text();
+    let reads = [
+        &["list"][..],
+        &["list", "reservations"],
+        &["events"],
+        &["pending"],
+        &["export"],
+        &["verify"],
+    ];
+    let untouched = |args: &[&str], contents: &[u8]| {
+        assert_eq!(env.db_bytes(), contents, "pi7 {args:?} wrote to the file");
         for suffix in ["-wal", "-shm"] {
-            let beside = format!("{}{suffix}", env.db().display());
+            let beside = format!("{db}{suffix}");
             assert!(
                 !std::path::Path::new(&beside).exists(),
                 "pi7 {args:?} left {beside}"
             );
         }
+    };
+
+    // Empty: read as an empty database, and said to be an empty file;
+    // verify has nothing to check and says so.
+    std::fs::write(env.db(), b"").unwrap();
+    for args in reads {
+        let run = env.run(args);
+        if args == ["verify"] {
+            assert_eq!(run.code, 4, "{}", run.stderr);
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "pi7: error: cannot open the database {db}: it is an empty file, \
+                     not a pi7 database, so nothing to verify\n"
+                )
+            );
+        } else {
+            assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.starts_with(&format!(
+                    "pi7: {db} is empty, not a pi7 database yet (writing commands make it one)\n"
+                )),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+        untouched(args, b"");
     }
-    // A command that writes makes it a pi7 database.
+
+    // Foreign: refused, one line, exit 4.
+    let foreign = b"my shopping list\n";
+    std::fs::write(env.db(), foreign).unwrap();
+    for args in reads {
+        let run = env.run(args);
+        assert_eq!(run.code, 4, "{args:?}: {}", run.stderr);
+        assert_one_line(&run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{db} is not a pi7 database")),
+            "{args:?}: {}",
+            run.stderr
+        );
+        untouched(args, foreign);
+    }
+
+    // A command that writes makes an empty file a pi7 database.
+    std::fs::write(env.db(), b"").unwrap();
     env.submit_example();
     env.ok(&["verify"]);
 }

@@ -248,6 +248,41 @@ fn a_log_that_went_another_way_is_refused_naming_both_events() {
     );
 }
 
+/// Waits until `child` has the database `db` open and sleeps in a busy
+/// wait: pi7 sleeps only while another holds the write lock.
+fn wait_until_waiting_for_the_lock(child: &mut std::process::Child, db: &std::path::Path) {
+    let proc = std::path::PathBuf::from(format!("/proc/{}", child.id()));
+    let db = db.canonicalize().unwrap();
+    // Not forever: an import that waits too long gives up, and ends.
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the import ended ({status}) while the test held the write lock");
+        }
+        let has_db_open = std::fs::read_dir(proc.join("fd"))
+            .map(|fds| {
+                fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                    .any(|target| target == db)
+            })
+            .unwrap_or(false);
+        // Where the kernel hides wchan ("0"), a process with the database
+        // open that sleeps at all is in a busy wait: pi7 reads nothing else
+        // by then.
+        let wchan = std::fs::read_to_string(proc.join("wchan")).unwrap_or_default();
+        let sleeping = if wchan.is_empty() || wchan == "0" {
+            std::fs::read_to_string(proc.join("stat")).is_ok_and(|stat| {
+                stat.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('S'))
+            })
+        } else {
+            wchan.contains("nanosleep")
+        };
+        if has_db_open && sleeping {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 #[test]
 fn of_two_imports_that_disagree_exactly_one_lands_whatever_their_timing() {
     let base = TestEnv::new();
@@ -276,7 +311,16 @@ fn of_two_imports_that_disagree_exactly_one_lands_whatever_their_timing() {
             .spawn()
             .unwrap()
     };
-    let (a, b) = (spawn(&yes), spawn(&no));
+    // The test holds the write lock until both imports wait for it, so
+    // both have read the database as it was before either appends: only
+    // checks made inside the write transaction see the other's events.
+    let lock = rusqlite::Connection::open(base.db()).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (mut a, mut b) = (spawn(&yes), spawn(&no));
+    wait_until_waiting_for_the_lock(&mut a, base.db());
+    wait_until_waiting_for_the_lock(&mut b, base.db());
+    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let mut codes = [a.status.code(), b.status.code()];
     codes.sort();
@@ -287,6 +331,10 @@ fn of_two_imports_that_disagree_exactly_one_lands_whatever_their_timing() {
         String::from_utf8_lossy(&a.stderr),
         String::from_utf8_lossy(&b.stderr)
     );
+    let refused = if a.status.code() == Some(2) { &a } else { &b };
+    let refused = String::from_utf8_lossy(&refused.stderr);
+    assert_one_line(&refused);
+    assert!(refused.ends_with("; nothing was imported\n"), "{refused}");
     base.ok(&["verify"]);
     let topics: Vec<Value> = events(&base).iter().map(|e| e["topic"].clone()).collect();
     assert_eq!(

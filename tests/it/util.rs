@@ -92,6 +92,47 @@ impl TestEnv {
         cmd
     }
 
+    /// `pi7 ARGS`, stopped for good just before its `write`th write, inside
+    /// that write's transaction (PI7_PAUSE_AT_WRITE): a point of its work
+    /// the test chooses, where a kill or a Ctrl-C is sure to land mid-run
+    /// whatever the machine's speed. Its stdout is discarded; what is left
+    /// of its stderr is returned with it.
+    // The caller waits for the child it is given.
+    #[allow(clippy::zombie_processes)]
+    pub fn paused_at_write(
+        &self,
+        write: usize,
+        args: &[&str],
+    ) -> (
+        std::process::Child,
+        std::io::BufReader<std::process::ChildStderr>,
+    ) {
+        use std::io::BufRead;
+        let mut child = self
+            .std_cmd_at(NOW)
+            .env("PI7_PAUSE_AT_WRITE", write.to_string())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("pi7 starts");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let marker = format!("pi7: paused before write {write} (PI7_PAUSE_AT_WRITE)\n");
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                let status = child.wait().unwrap();
+                panic!("pi7 {args:?} ended ({status}) before write {write}: {seen}");
+            }
+            if line == marker {
+                return (child, stderr);
+            }
+            seen += &line;
+        }
+    }
+
     pub fn cmd_at(&self, now: i64) -> assert_cmd::Command {
         assert_cmd::Command::from_std(self.std_cmd_at(now))
     }
