@@ -99,6 +99,20 @@ impl App {
         self.store.name()
     }
 
+    /// Runs `work` on one snapshot of the database: what it reads belongs
+    /// together (a document and its events from the same commit), and on
+    /// SQLite the file's locks are taken once for all of it.
+    pub fn snapshot<T>(&self, work: impl FnOnce(&App) -> T) -> T {
+        let _snapshot = self.store.begin_read();
+        work(self)
+    }
+
+    /// Whether reads are answered from a local file (SQLite), in
+    /// microseconds, rather than over a network connection.
+    pub fn reads_locally(&self) -> bool {
+        !matches!(self.store, AnyStore::Postgres(_))
+    }
+
     /// False for a database in memory: what reading a path that holds no
     /// database yet gives.
     pub fn on_disk(&self) -> bool {

@@ -87,7 +87,7 @@ async fn log_html(shared: &AppState) -> Result<String, ApiError> {
 }
 
 async fn process_html(shared: &AppState, id: String) -> Result<String, ApiError> {
-    let view = shared.read(move |app| app.process_view(&id)).await?;
+    let view = shared.read_small(move |app| app.process_view(&id)).await?;
     Ok(html::process(&view))
 }
 

@@ -338,6 +338,15 @@ impl AnyStore {
         }
     }
 
+    /// Reads until the guard is dropped see one state of the database
+    /// ([`SqliteStore::begin_read`]); on PostgreSQL each read stays its own.
+    pub fn begin_read(&self) -> Option<super::ReadSnapshot<'_>> {
+        match self {
+            AnyStore::Sqlite(s) => s.begin_read(),
+            AnyStore::Postgres(_) => None,
+        }
+    }
+
     /// Starts a group of units of work that share one commit
     /// ([`SqliteStore::begin_group`]). On PostgreSQL, where writers need not
     /// take turns, each unit of work goes on committing on its own.

@@ -73,6 +73,19 @@ pub struct SqliteStore {
     grouped: bool,
 }
 
+/// An open read transaction, ended when dropped (however the reads inside
+/// it ended: a connection left inside one would read an old state forever).
+pub struct ReadSnapshot<'a>(&'a Connection);
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]));
+    }
+}
+
 /// What an id (or id prefix) names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DocumentKind {
@@ -324,6 +337,22 @@ impl SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Starts a read transaction that lasts until the returned guard is
+    /// dropped: every read meanwhile sees one state of the database, and
+    /// the file's locks are taken once rather than for every statement.
+    /// `None` when a transaction is open already (or cannot be begun): the
+    /// reads then run as they would have.
+    pub fn begin_read(&self) -> Option<ReadSnapshot<'_>> {
+        if !self.conn.is_autocommit() {
+            return None;
+        }
+        self.conn
+            .prepare_cached("BEGIN")
+            .and_then(|mut begin| begin.execute([]))
+            .ok()?;
+        Some(ReadSnapshot(&self.conn))
     }
 
     /// Opens one write transaction that the units of work run until
