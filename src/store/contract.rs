@@ -217,7 +217,8 @@ fn steps(log: &dyn LogSource) -> Vec<Step> {
     steps
 }
 
-fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
+/// Every event a store holds, in `seq` order.
+fn all_events<S: Queries>(store: &S) -> Vec<Envelope> {
     let mut events = Vec::new();
     store
         .for_each_event(0, None, None, &mut |e| {
@@ -225,6 +226,11 @@ fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
             Ok(())
         })
         .unwrap();
+    events
+}
+
+fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
+    let events = all_events(store);
     Contents {
         sales_orders: store
             .list_sales_orders(None, None, None)
@@ -457,14 +463,7 @@ fn the_out_of_order_story_round_trips() {
 /// all deliveries, in the same handling order, on every store.
 fn check_deliveries_of_each_process<S: Queries>(store: &S, what: &str) {
     let all = store.deliveries_by_handling(None).unwrap();
-    let mut events = Vec::new();
-    store
-        .for_each_event(0, None, None, &mut |e| {
-            events.push(e);
-            Ok(())
-        })
-        .unwrap();
-    let processes = processes(&events);
+    let processes = processes(&all_events(store));
     assert!(
         processes.len() > 1,
         "{what}: the script makes several processes"

@@ -649,11 +649,7 @@ fn a_request_in_flight_finishes_when_sigterm_arrives() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    server.signal_stop();
     holder.execute_batch("COMMIT").unwrap();
 
     let mut response = String::new();

@@ -115,9 +115,13 @@ impl Server {
         Self::reply(request.call())
     }
 
-    /// The server's process id, for signals.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// Sends it SIGTERM, as Ctrl-C would, without waiting for it to stop.
+    pub fn signal_stop(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM could not be sent");
     }
 
     /// POSTs `body` as JSON, as the original's page did.
@@ -149,9 +153,9 @@ impl Server {
     }
 
     fn terminate(&mut self) -> (i32, String) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal_stop();
+        }
         let status = self.child.wait().expect("pi7 serve stops");
         let mut rest = String::new();
         if let Some(mut stderr) = self.stderr.take() {
