@@ -619,23 +619,16 @@ fn server_has_read(client: &std::net::TcpStream) -> bool {
     )
 }
 
-#[test]
+/// A request sent on a connection of its own, which the server has read
+/// once this returns (see [`server_has_read`]): it is in the server's
+/// hands, wherever it waits there.
 #[cfg(target_os = "linux")]
-fn a_request_in_flight_finishes_when_sigterm_arrives() {
-    use std::io::{Read, Write};
-    let env = TestEnv::new();
-    env.submit_example();
-    let server = Server::start(&env, &[]);
-    // Another writer holds the database, so the order waits inside the
-    // server for as long as the test says.
-    let holder = rusqlite::Connection::open(env.db()).unwrap();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-
+fn in_flight(server: &Server, path: &str, body: &str) -> std::net::TcpStream {
+    use std::io::Write;
     let address = server.url.strip_prefix("http://").unwrap();
     let mut client = std::net::TcpStream::connect(address).unwrap();
-    let body = ORIGINAL_BODY;
     let request = format!(
-        "POST /api/web/salesorder/request HTTP/1.1\r\nHost: {address}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -649,12 +642,39 @@ fn a_request_in_flight_finishes_when_sigterm_arrives() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    client
+}
+
+/// The whole answer on a connection from [`in_flight`]: its status line
+/// and its body.
+#[cfg(target_os = "linux")]
+fn answer(mut client: std::net::TcpStream) -> (String, String) {
+    use std::io::Read;
+    let mut response = String::new();
+    client.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_request_in_flight_finishes_when_sigterm_arrives() {
+    let env = TestEnv::new();
+    env.submit_example();
+    let server = Server::start(&env, &[]);
+    // Another writer holds the database, so the order waits inside the
+    // server for as long as the test says.
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let client = in_flight(&server, "/api/web/salesorder/request", ORIGINAL_BODY);
     server.signal_stop();
     holder.execute_batch("COMMIT").unwrap();
 
-    let mut response = String::new();
-    client.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let (status, body) = answer(client);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status} {body}");
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
@@ -662,6 +682,62 @@ fn a_request_in_flight_finishes_when_sigterm_arrives() {
         2,
         "the order the server answered for is in the database"
     );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn writes_that_wait_together_land_each_whole_or_not_at_all() {
+    let env = TestEnv::new();
+    let orders: Vec<_> = (0..3).map(|_| env.submit_example()).collect();
+    let done = env.submit_example();
+    let mut args = vec!["confirm"];
+    args.extend(done.reservations.iter().map(String::as_str));
+    env.ok(&args);
+    let server = Server::start(&env, &[]);
+    let done_before = env.json(&["show", &done.process]);
+    let events_before = env.json_lines(&["events"]).len();
+
+    // While another writer holds the lock, every write queues up in the
+    // server; once it lets go, the writer takes those waiting together.
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut confirms = Vec::new();
+    for id in orders.iter().flat_map(|o| &o.reservations) {
+        confirms.push(in_flight(
+            &server,
+            "/api/store/reservation/confirmed",
+            &format!("\"{id}\""),
+        ));
+    }
+    // Refused by the order's state, between the others.
+    let cancel = in_flight(
+        &server,
+        &format!("/api/v1/processes/{}/cancel", done.process),
+        "{}",
+    );
+    holder.execute_batch("COMMIT").unwrap();
+
+    for client in confirms {
+        let (status, body) = answer(client);
+        assert!(status.starts_with("HTTP/1.1 200"), "{status} {body}");
+        assert_eq!(
+            crate::util::parse_json(&body)["object"]["status"],
+            "confirmed"
+        );
+    }
+    let (status, body) = answer(cancel);
+    assert!(status.starts_with("HTTP/1.1 409"), "{status} {body}");
+    assert_eq!(crate::util::parse_json(&body)["kind"], "refused");
+    for order in &orders {
+        assert_eq!(
+            env.json(&["show", &order.process])["object"]["status"],
+            "confirmed"
+        );
+    }
+    assert_eq!(env.json(&["show", &done.process]), done_before);
+    // Two confirmations and the order's confirmation for each order, and
+    // nothing of the refused cancellation.
+    assert_eq!(env.json_lines(&["events"]).len(), events_before + 9);
 }
 
 #[test]
