@@ -2,10 +2,17 @@
 //! confirms per second (each a different reservation), single-document
 //! reads per second, and the original's REST story per second, with p50
 //! and p99 latency; beside them the SQLite floor measured in the same run
-//! (one process committing single-row transactions in WAL mode).
+//! (one process committing single-row transactions in WAL mode). Beside
+//! each figure, the CPU time the server and this load generator each spent
+//! per operation (from /proc): on a small machine they share the cores, so
+//! a rate is only understood with what it cost on either side.
 //!
 //!   cargo build --release && cargo run --release --example serve_bench
 //!   BENCH_SECONDS=5 cargo run --release --example serve_bench
+//!   BENCH_CLIENTS=16 BENCH_ONLY=read cargo run --release --example serve_bench
+//!
+//! (`BENCH_CLIENTS` takes a comma-separated list of levels, `BENCH_ONLY`
+//! one of `confirm`, `read`, `story`: to profile one workload alone.)
 //!
 //! It starts `target/release/pi7 serve` (or `$PI7_BIN`) on a throwaway
 //! database on a free loopback port. Figures, not assertions.
@@ -19,6 +26,19 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const LEVELS: [usize; 3] = [1, 16, 64];
+
+/// The levels `BENCH_CLIENTS` names, or all of them.
+fn levels() -> Vec<usize> {
+    std::env::var("BENCH_CLIENTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| LEVELS.to_vec())
+}
+
+/// Whether `BENCH_ONLY` lets `workload` run.
+fn runs(workload: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only == workload)
+}
 
 fn seconds() -> Duration {
     let s = std::env::var("BENCH_SECONDS")
@@ -130,9 +150,44 @@ fn seed(db: &std::path::Path, orders: usize) -> Vec<String> {
         .collect()
 }
 
+/// CPU seconds (user + system) a process has used so far, from
+/// `/proc/PID/stat`; 0 where there is no such file.
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The fields after the command name, which may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime, fields 14 and 15 of the whole line; in clock ticks
+    // of 1/100 s on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// What one workload measured.
+struct Measured {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    /// CPU the server and this load generator spent per operation.
+    server_cpu: Duration,
+    client_cpu: Duration,
+}
+
 /// Runs `op` from `clients` threads for the benchmark's duration (or until
-/// it says there is no more work); returns operations/s, p50, p99.
-fn load(clients: usize, op: &(dyn Fn(&ureq::Agent) -> bool + Sync)) -> (f64, Duration, Duration) {
+/// it says there is no more work) against `server`.
+fn load(server: &Server, clients: usize, op: &(dyn Fn(&ureq::Agent) -> bool + Sync)) -> Measured {
+    let pid = server.child.id().to_string();
+    let (server_before, client_before) = (cpu_seconds(&pid), cpu_seconds("self"));
     let latencies = Mutex::new(Vec::new());
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -152,6 +207,8 @@ fn load(clients: usize, op: &(dyn Fn(&ureq::Agent) -> bool + Sync)) -> (f64, Dur
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let server_cpu = cpu_seconds(&pid) - server_before;
+    let client_cpu = cpu_seconds("self") - client_before;
     let mut all = latencies.into_inner().unwrap();
     all.sort();
     let pct = |p: f64| {
@@ -159,7 +216,14 @@ fn load(clients: usize, op: &(dyn Fn(&ureq::Agent) -> bool + Sync)) -> (f64, Dur
             .copied()
             .unwrap_or_default()
     };
-    (all.len() as f64 / elapsed, pct(0.50), pct(0.99))
+    let per_op = |cpu: f64| Duration::from_secs_f64(cpu.max(0.0) / all.len().max(1) as f64);
+    Measured {
+        rate: all.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        server_cpu: per_op(server_cpu),
+        client_cpu: per_op(client_cpu),
+    }
 }
 
 fn post(agent: &ureq::Agent, url: &str, body: &str) -> Value {
@@ -171,12 +235,15 @@ fn post(agent: &ureq::Agent, url: &str, body: &str) -> Value {
     serde_json::from_str(&response.into_string().unwrap()).unwrap()
 }
 
-fn row(what: &str, clients: usize, (rate, p50, p99): (f64, Duration, Duration), floor: f64) {
+fn row(what: &str, clients: usize, m: Measured, floor: f64) {
     println!(
-        "{what:<22} {clients:>7} {rate:>10.0} {:>9.2} {:>9.2} {:>11.3}",
-        p50.as_secs_f64() * 1e3,
-        p99.as_secs_f64() * 1e3,
-        rate / floor
+        "{what:<18} {clients:>7} {:>8.0} {:>7.2} {:>7.2} {:>8.3} {:>10.0} {:>10.0}",
+        m.rate,
+        m.p50.as_secs_f64() * 1e3,
+        m.p99.as_secs_f64() * 1e3,
+        m.rate / floor,
+        m.server_cpu.as_secs_f64() * 1e6,
+        m.client_cpu.as_secs_f64() * 1e6,
     );
 }
 
@@ -185,10 +252,10 @@ fn main() {
     let floor = sqlite_floor(dir.path());
     println!("SQLite floor (single-row WAL commits, one process): {floor:.0}/s");
     println!(
-        "{:<22} {:>7} {:>10} {:>9} {:>9} {:>11}",
-        "workload", "clients", "ops/s", "p50 ms", "p99 ms", "x floor"
+        "{:<18} {:>7} {:>8} {:>7} {:>7} {:>8} {:>10} {:>10}",
+        "workload", "clients", "ops/s", "p50 ms", "p99 ms", "x floor", "server µs", "client µs"
     );
-    for clients in LEVELS {
+    for clients in levels() {
         let db = dir.path().join(format!("confirm-{clients}.db"));
         // Enough reservations that no client runs out: the floor bounds
         // how many confirms a run can make.
@@ -199,23 +266,30 @@ fn main() {
         let server = serve(&db);
         let next = AtomicUsize::new(0);
         let url = format!("{}/api/store/reservation/confirmed", server.url);
-        let result = load(clients, &|agent| {
-            let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                return false;
-            };
-            post(agent, &url, &format!("\"{id}\""));
-            true
-        });
-        row("confirm", clients, result, floor);
+        if runs("confirm") {
+            let result = load(&server, clients, &|agent| {
+                let Some(id) = ids.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return false;
+                };
+                post(agent, &url, &format!("\"{id}\""));
+                true
+            });
+            row("confirm", clients, result, floor);
+        }
 
-        let reads = AtomicUsize::new(0);
-        let result = load(clients, &|agent| {
-            let id = &ids[reads.fetch_add(1, Ordering::Relaxed) % ids.len()];
-            let url = format!("{}/api/v1/documents/{id}", server.url);
-            agent.get(&url).call().unwrap().into_string().unwrap();
-            true
-        });
-        row("read one document", clients, result, floor);
+        if runs("read") {
+            let reads = AtomicUsize::new(0);
+            let result = load(&server, clients, &|agent| {
+                let id = &ids[reads.fetch_add(1, Ordering::Relaxed) % ids.len()];
+                let url = format!("{}/api/v1/documents/{id}", server.url);
+                agent.get(&url).call().unwrap().into_string().unwrap();
+                true
+            });
+            row("read one document", clients, result, floor);
+        }
+        if !runs("story") {
+            continue;
+        }
 
         // The original's story: its page's body (a JSON string of the
         // order's JSON), both confirmations (JSON strings), then the order.
@@ -223,7 +297,7 @@ fn main() {
             r#"{"customer": "christophe", "reservations": [{"id": 1, "reserved": "some hotel"}, {"id": 2, "reserved": "a plane"}]}"#,
         )
         .unwrap();
-        let result = load(clients, &|agent| {
+        let result = load(&server, clients, &|agent| {
             let submitted = post(
                 agent,
                 &format!("{}/api/web/salesorder/request", server.url),

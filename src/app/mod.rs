@@ -95,6 +95,26 @@ impl App {
         })
     }
 
+    /// The database as messages may show it: the file, or a PostgreSQL URL
+    /// without its password.
+    pub fn name(&self) -> String {
+        self.store.name()
+    }
+
+    /// Runs `work` on one snapshot of the database: what it reads belongs
+    /// together (a document and its events from the same commit), and on
+    /// SQLite the file's locks are taken once for all of it.
+    pub fn snapshot<T>(&self, work: impl FnOnce(&App) -> T) -> T {
+        let _snapshot = self.store.begin_read();
+        work(self)
+    }
+
+    /// Whether reads are answered from a local file (SQLite), in
+    /// microseconds, rather than over a network connection.
+    pub fn reads_locally(&self) -> bool {
+        !matches!(self.store, AnyStore::Postgres(_))
+    }
+
     /// False for a database in memory: what reading a path that holds no
     /// database yet gives.
     pub fn on_disk(&self) -> bool {
@@ -109,6 +129,23 @@ impl App {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0)
         })
+    }
+
+    /// Starts a group: the writing use cases run until [`end_group`]
+    /// share one commit. On SQLite each of their transactions becomes a
+    /// savepoint in one transaction, so each still lands whole or not at
+    /// all, and a server with many writes waiting pays one commit for all
+    /// of them. What they return holds only once `end_group` returns `Ok`.
+    ///
+    /// [`end_group`]: Self::end_group
+    pub fn begin_group(&mut self) -> Result<()> {
+        Ok(self.store.begin_group()?)
+    }
+
+    /// Commits the group [`begin_group`](Self::begin_group) started; a
+    /// commit that fails undoes every write of the group.
+    pub fn end_group(&mut self) -> Result<()> {
+        Ok(self.store.end_group(true)?)
     }
 
     /// What the use cases run so far had to say, oldest first; taking them

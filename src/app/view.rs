@@ -52,10 +52,10 @@ impl App {
         let mut steps = Vec::new();
         let to_saga = self
             .store
-            .deliveries_by_handling()?
+            .deliveries_by_handling(Some(process_id))?
             .into_iter()
             .map(|(delivery, _)| delivery)
-            .filter(|d| d.process_id == process_id && d.component == Component::SalesOrder);
+            .filter(|d| d.component == Component::SalesOrder);
         for delivery in to_saga {
             let event = process.events.iter().find(|e| e.seq == delivery.seq);
             let handled = delivery.status == DeliveryStatus::Done;

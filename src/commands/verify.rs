@@ -139,7 +139,7 @@ pub fn audit(store: &(impl Queries + LogSource)) -> anyhow::Result<Audit> {
         Ok(())
     })?;
 
-    let deliveries = store.deliveries_by_handling()?;
+    let deliveries = store.deliveries_by_handling(None)?;
     audit.deliveries = deliveries.len();
     let mut in_flight: BTreeSet<Uuid> = BTreeSet::new();
     let mut routed: BTreeMap<u64, Vec<_>> = BTreeMap::new();

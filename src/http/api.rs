@@ -198,7 +198,7 @@ async fn show(
     State(shared): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Shown>, ApiError> {
-    Ok(Json(shared.read(move |app| app.show(&id)).await?))
+    Ok(Json(shared.read_small(move |app| app.show(&id)).await?))
 }
 
 /// The process that any id (or unique prefix) belongs to: its documents,
@@ -210,7 +210,9 @@ async fn process(
     State(shared): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<ProcessView>, ApiError> {
-    Ok(Json(shared.read(move |app| app.process_view(&id)).await?))
+    Ok(Json(
+        shared.read_small(move |app| app.process_view(&id)).await?,
+    ))
 }
 
 /// Amends a pending order, as `pi7 submit --process ID` does.

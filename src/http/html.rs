@@ -54,9 +54,14 @@ pub fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// A part of a page that keeps itself up to date from `url`.
-pub fn live(url: &str, inner: &str) -> String {
-    format!("<div data-live=\"{}\">{inner}</div>", escape(url))
+/// A part of a page that keeps itself up to date from `url`; `since` is a
+/// seq that `inner` shows everything up to, so that the page's stream
+/// starts there and misses nothing written while the page was on its way.
+pub fn live(url: &str, since: u64, inner: &str) -> String {
+    format!(
+        "<div data-live=\"{}\" data-since=\"{since}\">{inner}</div>",
+        escape(url)
+    )
 }
 
 /// The frontend: compose an order (or paste one) and submit it.

@@ -91,7 +91,7 @@ pub async fn stream(
     let live = shared.live.subscribe();
     let since = match resume.or(q.since) {
         Some(since) => since,
-        None => shared.read(|app| app.last_seq()).await?,
+        None => shared.read_small(|app| app.last_seq()).await?,
     };
     let follow = Follow {
         backlog: VecDeque::new(),

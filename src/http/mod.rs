@@ -3,11 +3,14 @@
 //! live event stream beside them.
 //!
 //! Handlers only parse, call [`crate::app`], and render. SQLite is blocking,
-//! so every use case runs on tokio's blocking pool: reads on a pool of
-//! read connections (WAL lets them run beside a writer), writes on the one
-//! write connection, one at a time, so that requests of this server never
-//! contend for the write lock among themselves (another pi7 process still
-//! may; the store retries busy transactions).
+//! so no use case runs on the async threads: reads run on tokio's blocking
+//! pool, each on a pooled read connection (WAL lets them run beside a
+//! writer); writes go to one writer thread that owns the write connection,
+//! so that requests of this server never contend for the write lock among
+//! themselves (another pi7 process still may; the store retries busy
+//! transactions). The writer takes every write waiting when it gets to
+//! them and commits them together ([`App::group`]): each is still all or
+//! nothing, and under load a commit is paid once per group, not per write.
 
 mod api;
 mod body;
@@ -20,9 +23,10 @@ pub mod svg;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, Method};
@@ -50,7 +54,11 @@ pub struct Shared {
     db: PathBuf,
     options: app::Options,
     readers: Mutex<Vec<App>>,
-    writer: Mutex<App>,
+    /// Whether a small read may run on the async threads (SQLite: a local
+    /// file; PostgreSQL's client may not block there).
+    inline_reads: bool,
+    /// The writer thread's queue.
+    writes: mpsc::Sender<Job>,
     token: Option<String>,
     /// New events, as the poller finds them in the log.
     live: broadcast::Sender<Arc<crate::domain::Envelope>>,
@@ -61,6 +69,45 @@ pub struct Shared {
 }
 
 type AppState = Arc<Shared>;
+
+/// A write waiting for the writer thread: it runs on the write connection
+/// and returns how to answer its caller once its group's commit is known.
+type Job = Box<dyn FnOnce(&mut App) -> Answer + Send>;
+
+/// Answers a write's caller: with what the write returned when its group
+/// committed, or with why the commit failed.
+type Answer = Box<dyn FnOnce(Option<&app::Error>) + Send>;
+
+/// The most writes one commit takes: enough that a crowd of clients shares
+/// a few commits, few enough that a CLI waiting for the lock is not kept
+/// waiting long.
+const MAX_GROUP: usize = 64;
+
+/// The writer thread: takes the writes as they come, all those waiting at
+/// once, until the server is gone.
+fn write_loop(mut app: App, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        // When the lock cannot be had for the group, each write tries on
+        // its own and says for itself that the database stayed busy.
+        if group.len() > 1 && app.begin_group().is_ok() {
+            let answers: Vec<Answer> = group.drain(..).map(|job| job(&mut app)).collect();
+            let failed = app.end_group().err();
+            for answer in answers {
+                answer(failed.as_ref());
+            }
+        }
+        for job in group {
+            job(&mut app)(None);
+        }
+    }
+}
 
 impl Shared {
     fn live_seq(&self) -> u64 {
@@ -79,7 +126,7 @@ impl Shared {
                 Some(app) => app,
                 None => App::open(&shared.db, Access::Read, shared.options.clone())?,
             };
-            let result = work(&app);
+            let result = app.snapshot(work);
             if let Ok(mut pool) = shared.readers.lock() {
                 pool.push(app);
             }
@@ -88,23 +135,67 @@ impl Shared {
         .await
     }
 
-    /// Runs a write on the write connection, one write at a time.
+    /// Runs a read of one thing (a document, a process: nothing a client
+    /// can make large) right away on the async thread when the database is
+    /// a local file: it takes tens of microseconds, less than handing it to
+    /// a blocking thread and back costs in thread wake-ups, which were a
+    /// third of the server's time under load. Anything else goes through
+    /// [`read`](Self::read).
+    pub async fn read_small<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&App) -> app::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let pooled = self
+            .inline_reads
+            .then(|| self.readers.lock().map(|mut p| p.pop()).ok().flatten())
+            .flatten();
+        let Some(app) = pooled else {
+            // No connection open yet (opening one takes milliseconds), or
+            // PostgreSQL.
+            return self.read(work).await;
+        };
+        let result = app.snapshot(work);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(app);
+        }
+        result.map_err(ApiError::from)
+    }
+
+    /// Runs a write on the writer thread, which commits it with the other
+    /// writes waiting beside it; answers once that commit is known.
     pub async fn write<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&mut App) -> app::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let shared = Arc::clone(self);
-        blocking(move || {
-            // A panic while writing cannot leave half a transaction behind
-            // (SQLite rolls it back), so the connection is still good.
-            let mut app = shared.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let result = work(&mut app);
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let options = self.options.clone();
+        let job: Job = Box::new(move |app| {
+            // A panic inside a write leaves no half transaction behind (its
+            // savepoint or transaction rolls back as it unwinds), so the
+            // connection and the rest of its group are still good.
+            let result = catch_unwind(AssertUnwindSafe(|| work(app))).unwrap_or_else(|_| {
+                Err(app::Error::new(
+                    Kind::Internal,
+                    "a request failed: pi7 panicked while writing",
+                ))
+            });
             let diagnostics = app.take_diagnostics();
-            drop(app);
-            print_diagnostics(&shared.options, diagnostics);
-            result
-        })
-        .await
+            Box::new(move |failed: Option<&app::Error>| {
+                let result = match failed {
+                    Some(e) => Err(app::Error::new(e.kind, e.message())),
+                    None => result,
+                };
+                print_diagnostics(&options, diagnostics);
+                let _ = answer.send(result);
+            })
+        });
+        let stopped =
+            || -> ApiError { app::Error::new(Kind::Internal, "the writer has stopped").into() };
+        self.writes.send(job).map_err(|_| stopped())?;
+        answered
+            .await
+            .map_err(|_| stopped())?
+            .map_err(ApiError::from)
     }
 }
 
@@ -142,11 +233,47 @@ fn print_diagnostics(options: &app::Options, diagnostics: Vec<Diagnostic>) {
 /// Serves until Ctrl-C or SIGTERM; requests in flight finish first.
 pub fn serve(config: Config, err: &mut dyn Write) -> app::Result<()> {
     let addr = listen_address(&config)?;
+    // The connections open before the runtime starts and close after it
+    // stopped: PostgreSQL's client runs a runtime of its own, which can
+    // neither start nor stop on the runtime's threads. The write connection
+    // opens first: it creates the database when there is none, so that the
+    // read connections see a file, not an empty stand-in.
+    let writer = App::open(&config.db, Access::Write, config.options.clone())?;
+    let last_seq = writer.last_seq()?;
+    // Never the --db value as given: a PostgreSQL URL may hold a password.
+    let shown = writer.name();
+    let inline_reads = writer.reads_locally();
+    let (writes, jobs) = mpsc::channel();
+    let writer = std::thread::Builder::new()
+        .name("pi7-writer".into())
+        .spawn(move || write_loop(writer, jobs))
+        .map_err(|e| app::Error::new(Kind::Internal, format!("cannot start the writer: {e}")))?;
+    let (live, _) = broadcast::channel(1024);
+    let (stop, stopping) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        db: config.db.clone(),
+        options: config.options,
+        readers: Mutex::new(Vec::new()),
+        inline_reads,
+        writes,
+        token: config.token.filter(|t| !t.is_empty()),
+        live,
+        live_seq: AtomicU64::new(last_seq),
+        stopping,
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| app::Error::new(Kind::Internal, format!("cannot start: {e}")))?;
-    runtime.block_on(run(config, addr, err))
+    let served = runtime.block_on(run(Arc::clone(&shared), stop, addr, &shown, err));
+    // Every task's share of `shared` goes with the runtime; the last one,
+    // dropped here, closes the read connections and ends the writer.
+    drop(runtime);
+    drop(shared);
+    let _ = writer.join();
+    served?;
+    writeln!(err, "pi7: stopped")?;
+    Ok(())
 }
 
 /// Where to listen, refusing a non-loopback address without a token.
@@ -170,23 +297,13 @@ fn listen_address(config: &Config) -> app::Result<SocketAddr> {
     Ok(addr)
 }
 
-async fn run(config: Config, addr: SocketAddr, err: &mut dyn Write) -> app::Result<()> {
-    // The write connection opens first: it creates the database when there
-    // is none, so that the read connections see a file, not an empty stand-in.
-    let writer = App::open(&config.db, Access::Write, config.options.clone())?;
-    let last_seq = writer.last_seq()?;
-    let (live, _) = broadcast::channel(1024);
-    let (stop, stopping) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        db: config.db.clone(),
-        options: config.options,
-        readers: Mutex::new(Vec::new()),
-        writer: Mutex::new(writer),
-        token: config.token.filter(|t| !t.is_empty()),
-        live,
-        live_seq: AtomicU64::new(last_seq),
-        stopping,
-    });
+async fn run(
+    shared: AppState,
+    stop: watch::Sender<bool>,
+    addr: SocketAddr,
+    shown: &str,
+    err: &mut dyn Write,
+) -> app::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| app::Error::new(Kind::Usage, format!("cannot listen on {addr}: {e}")))?;
@@ -196,10 +313,10 @@ async fn run(config: Config, addr: SocketAddr, err: &mut dyn Write) -> app::Resu
     writeln!(
         err,
         "pi7: serving {} on http://{local}/ (Ctrl-C stops)",
-        config.db.display()
+        shown
     )?;
     err.flush()?;
-    tokio::spawn(live::poll(Arc::clone(&shared), last_seq));
+    tokio::spawn(live::poll(Arc::clone(&shared), shared.live_seq()));
     let app = router(Arc::clone(&shared));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -207,9 +324,7 @@ async fn run(config: Config, addr: SocketAddr, err: &mut dyn Write) -> app::Resu
             let _ = stop.send(true);
         })
         .await
-        .map_err(|e| app::Error::new(Kind::Internal, format!("the server failed: {e}")))?;
-    writeln!(err, "pi7: stopped")?;
-    Ok(())
+        .map_err(|e| app::Error::new(Kind::Internal, format!("the server failed: {e}")))
 }
 
 async fn stop_signal() {

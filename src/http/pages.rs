@@ -87,42 +87,49 @@ async fn log_html(shared: &AppState) -> Result<String, ApiError> {
 }
 
 async fn process_html(shared: &AppState, id: String) -> Result<String, ApiError> {
-    let view = shared.read(move |app| app.process_view(&id)).await?;
+    let view = shared.read_small(move |app| app.process_view(&id)).await?;
     Ok(html::process(&view))
 }
 
 async fn backend(State(shared): State<AppState>) -> PageResult {
+    let since = shared.live_seq();
     let inner = backend_html(&shared).await?;
     Ok(Html(html::page(
         "backend",
-        &html::live("/fragments/backend", &inner),
+        &html::live("/fragments/backend", since, &inner),
     )))
 }
 
 async fn log(State(shared): State<AppState>) -> PageResult {
+    let since = shared.live_seq();
     let inner = log_html(&shared).await?;
     Ok(Html(html::page(
         "log",
-        &html::live("/fragments/log", &inner),
+        &html::live("/fragments/log", since, &inner),
     )))
 }
 
 async fn all(State(shared): State<AppState>) -> PageResult {
+    let since = shared.live_seq();
     let backend = backend_html(&shared).await?;
     let log = log_html(&shared).await?;
     let body = format!(
         "{}{}{}",
         html::frontend(),
-        html::live("/fragments/backend", &backend),
-        html::live("/fragments/log", &log)
+        html::live("/fragments/backend", since, &backend),
+        html::live("/fragments/log", since, &log)
     );
     Ok(Html(html::page("all", &body)))
 }
 
 async fn process(State(shared): State<AppState>, Path(id): Path<String>) -> PageResult {
     let url = format!("/fragments/process/{id}");
+    let since = shared.live_seq();
     let inner = process_html(&shared, id).await?;
-    Ok(Html(html::page("process", &html::live(&url, &inner))))
+    Ok(Html(html::page(
+        "process",
+        &html::live(&url, since, &inner),
+    )))
 }
 
 async fn backend_fragment(State(shared): State<AppState>) -> Result<Html<String>, ApiError> {

@@ -217,7 +217,8 @@ fn steps(log: &dyn LogSource) -> Vec<Step> {
     steps
 }
 
-fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
+/// Every event a store holds, in `seq` order.
+fn all_events<S: Queries>(store: &S) -> Vec<Envelope> {
     let mut events = Vec::new();
     store
         .for_each_event(0, None, None, &mut |e| {
@@ -225,6 +226,11 @@ fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
             Ok(())
         })
         .unwrap();
+    events
+}
+
+fn sqlite_contents<S: Queries + LogSource>(store: &S) -> Contents {
+    let events = all_events(store);
     Contents {
         sales_orders: store
             .list_sales_orders(None, None, None)
@@ -483,4 +489,62 @@ fn the_out_of_order_story_round_trips() {
             limit: None,
         },
     ]);
+}
+
+/// A process's deliveries, read by the process, are exactly its share of
+/// all deliveries, in the same handling order, on every store.
+fn check_deliveries_of_each_process<S: Queries>(store: &S, what: &str) {
+    let all = store.deliveries_by_handling(None).unwrap();
+    let processes = processes(&all_events(store));
+    assert!(
+        processes.len() > 1,
+        "{what}: the script makes several processes"
+    );
+    for process in processes {
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|(d, _)| d.process_id == process)
+            .cloned()
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(
+            store.deliveries_by_handling(Some(process)).unwrap(),
+            expected,
+            "{what}: process {process}"
+        );
+    }
+}
+
+#[test]
+fn deliveries_of_one_process_are_its_share_of_all_on_every_store() {
+    let script = [
+        Op::Submit {
+            lines: 2,
+            hold: true,
+        },
+        Op::Submit {
+            lines: 3,
+            hold: false,
+        },
+        Op::Confirm {
+            picks: vec![0, 3],
+            hold: true,
+        },
+        Op::Dispatch {
+            order: 1,
+            seed: 0,
+            limit: None,
+        },
+        Op::Cancel {
+            pick: 1,
+            hold: true,
+        },
+    ];
+    let mut sqlite = SqliteStore::in_memory().unwrap();
+    run(&mut sqlite, &script);
+    check_deliveries_of_each_process(&sqlite, "SQLite");
+    test_postgres::with_store(|pg| {
+        run(pg, &script);
+        check_deliveries_of_each_process(pg, "PostgreSQL");
+    });
 }

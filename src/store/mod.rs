@@ -21,7 +21,8 @@ pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_
 pub use queries::{AnyStore, Queries};
 pub use relay::Lease;
 pub use sqlite::{
-    Change, DocumentChange, DocumentKind, Found, OpenMode, SqliteStore, SCHEMA_VERSION,
+    Change, DocumentChange, DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore,
+    SCHEMA_VERSION,
 };
 
 use uuid::Uuid;

@@ -94,9 +94,12 @@ pub trait Queries {
         status: DeliveryStatus,
         filter: &DeliveryFilter,
     ) -> Result<Vec<Delivery>, StoreError>;
-    /// Every delivery with where it was handled, in handling order,
-    /// unhandled ones last.
-    fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError>;
+    /// Every delivery (of one process, when given) with where it was
+    /// handled, in handling order, unhandled ones last.
+    fn deliveries_by_handling(
+        &self,
+        process_id: Option<Uuid>,
+    ) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError>;
     /// Every row whose filter columns disagree with its document.
     fn column_mismatches(&self) -> Result<Vec<String>, StoreError>;
     /// `["ok"]`, or what the storage engine found wrong with itself.
@@ -192,9 +195,10 @@ macro_rules! forward_queries {
             }
             fn deliveries_by_handling(
                 &self,
+                process_id: Option<Uuid>,
             ) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
                 let $s = self;
-                $target.deliveries_by_handling()
+                $target.deliveries_by_handling(process_id)
             }
             fn column_mismatches(&self) -> Result<Vec<String>, StoreError> {
                 let $s = self;
@@ -333,6 +337,34 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.path().display().to_string(),
             AnyStore::Postgres(p) => p.shown().to_string(),
+        }
+    }
+
+    /// Reads until the guard is dropped see one state of the database
+    /// ([`SqliteStore::begin_read`]); on PostgreSQL each read stays its own.
+    pub fn begin_read(&self) -> Option<super::ReadSnapshot<'_>> {
+        match self {
+            AnyStore::Sqlite(s) => s.begin_read(),
+            AnyStore::Postgres(_) => None,
+        }
+    }
+
+    /// Starts a group of units of work that share one commit
+    /// ([`SqliteStore::begin_group`]). On PostgreSQL, where writers need not
+    /// take turns, each unit of work goes on committing on its own.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.begin_group(),
+            AnyStore::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Commits (or rolls back) the group [`begin_group`](Self::begin_group)
+    /// started.
+    pub fn end_group(&mut self, commit: bool) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.end_group(commit),
+            AnyStore::Postgres(_) => Ok(()),
         }
     }
 

@@ -33,6 +33,19 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one attempt waits for another writer to let go of the lock:
+/// [`BUSY_TIMEOUT`], or `PI7_BUSY_TIMEOUT_MS` for whoever would rather hear
+/// "busy" sooner (the tests that provoke it cannot wait eight times 5 s).
+fn busy_timeout() -> Duration {
+    static TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        std::env::var("PI7_BUSY_TIMEOUT_MS")
+            .ok()
+            .and_then(|ms| ms.trim().parse().ok())
+            .map_or(BUSY_TIMEOUT, Duration::from_millis)
+    })
+}
 pub(super) const MAX_ATTEMPTS: u32 = 8;
 
 /// Why a database in `dir` cannot be written, and what to do.
@@ -55,6 +68,22 @@ pub enum OpenMode {
 pub struct SqliteStore {
     pub(super) conn: Connection,
     path: PathBuf,
+    /// Inside [`begin_group`](Self::begin_group): one transaction is open,
+    /// and each unit of work is a savepoint in it.
+    grouped: bool,
+}
+
+/// An open read transaction, ended when dropped (however the reads inside
+/// it ended: a connection left inside one would read an old state forever).
+pub struct ReadSnapshot<'a>(&'a Connection);
+
+impl Drop for ReadSnapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]));
+    }
 }
 
 /// What an id (or id prefix) names.
@@ -152,7 +181,7 @@ impl SqliteStore {
                 _ => e.to_string(),
             },
         })?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         // The bundled SQLite is built with STAT4, under which a statement
         // whose WHERE compares a bound value with an indexed column is
         // compiled again whenever that value changes (a third of the time of
@@ -171,6 +200,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            grouped: false,
         };
         // Many processes opening one file at once can see SQLITE_BUSY
         // (e.g. while another recovers the WAL) despite the busy timeout.
@@ -198,7 +228,7 @@ impl SqliteStore {
             return None;
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
-        conn.busy_timeout(BUSY_TIMEOUT).ok()?;
+        conn.busy_timeout(busy_timeout()).ok()?;
         conn.execute_batch("BEGIN IMMEDIATE").ok()?;
         Some(conn)
     }
@@ -210,6 +240,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: PathBuf::from(":memory:"),
+            grouped: false,
         };
         store.check_and_migrate(false)?;
         Ok(store)
@@ -308,10 +339,80 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Starts a read transaction that lasts until the returned guard is
+    /// dropped: every read meanwhile sees one state of the database, and
+    /// the file's locks are taken once rather than for every statement.
+    /// `None` when a transaction is open already (or cannot be begun): the
+    /// reads then run as they would have.
+    pub fn begin_read(&self) -> Option<ReadSnapshot<'_>> {
+        if !self.conn.is_autocommit() {
+            return None;
+        }
+        self.conn
+            .prepare_cached("BEGIN")
+            .and_then(|mut begin| begin.execute([]))
+            .ok()?;
+        Some(ReadSnapshot(&self.conn))
+    }
+
+    /// Opens one write transaction that the units of work run until
+    /// [`end_group`](Self::end_group) share, each in a savepoint of its own:
+    /// each still lands whole or not at all, and all of them cost one commit.
+    /// Taking the write lock is retried while the database is busy.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.conn.execute_batch("BEGIN IMMEDIATE") {
+                Ok(()) => {
+                    self.grouped = true;
+                    return Ok(());
+                }
+                Err(e) if is_busy_code(e.sqlite_error_code()) => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Busy { attempts: attempt });
+                    }
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {
+                    return Err(StoreError::ReadOnly {
+                        path: self.display_path(),
+                    })
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Commits (or, when `commit` is false, rolls back) what the group's
+    /// units of work wrote. A commit that fails rolls everything back.
+    pub fn end_group(&mut self, commit: bool) -> Result<(), StoreError> {
+        if !self.grouped {
+            return Ok(());
+        }
+        self.grouped = false;
+        if commit {
+            if let Err(e) = self.conn.execute_batch("COMMIT") {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+            return Ok(());
+        }
+        Ok(self.conn.execute_batch("ROLLBACK")?)
+    }
+
     fn run_once<T>(
         &mut self,
         work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
+        if self.grouped {
+            // Dropped without `commit` (work failed), it rolls back to where
+            // it began: the group's other units of work keep what they wrote.
+            let savepoint = self.conn.savepoint()?;
+            let value = work(&mut SqliteTx::new(&savepoint))?;
+            savepoint.commit()?;
+            return Ok(value);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -641,13 +742,25 @@ impl SqliteStore {
         )?)
     }
 
-    /// Every delivery with where it was handled (`None` while not handled),
-    /// in handling order, unhandled ones last.
-    pub fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "{DELIVERY_COLUMNS_HANDLED} ORDER BY d.handled IS NULL, d.handled, d.key"
-        ))?;
-        let mut rows = stmt.query([])?;
+    /// Every delivery (of one process, when given) with where it was
+    /// handled (`None` while not handled), in handling order, unhandled
+    /// ones last.
+    pub fn deliveries_by_handling(
+        &self,
+        process_id: Option<Uuid>,
+    ) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
+        // Two statements, so that one process's deliveries are found through
+        // its events' index rather than by reading every delivery.
+        let filter = if process_id.is_some() {
+            "WHERE e.process_id = ?1"
+        } else {
+            "WHERE ?1 IS NULL"
+        };
+        let sql = format!(
+            "{DELIVERY_COLUMNS_HANDLED} {filter} ORDER BY d.handled IS NULL, d.handled, d.key"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([process_id.map(|p| p.to_string())])?;
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
             let order: Option<i64> = row.get(8)?;

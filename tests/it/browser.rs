@@ -354,3 +354,99 @@ fn a_customer_name_with_html_shows_as_text_in_the_browser() {
     );
     assert_eq!(env.json_lines(&["events"]).len(), 1);
 }
+
+#[test]
+fn command_line_writes_show_up_in_open_pages_without_a_reload() {
+    let Some((chromium, chromedriver)) = browser_programs() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let server = Server::start(&env, &[]);
+    let browser = Browser::start(&chromium, &chromedriver);
+    let stream_open = "return document.getElementById('live').classList.contains('on')";
+
+    // The backend, open before the order exists, shows it once the
+    // command line submits it.
+    browser.go(&server.url("/backend.html"));
+    browser.script("window.pi7Marker = 'same page'; return true");
+    browser.until("the live stream open", stream_open);
+    let order = env.submit_example();
+    browser.until(
+        "the order submitted from the command line",
+        &format!(
+            "return document.querySelector('.order[data-process=\"{}\"]') !== null",
+            order.process
+        ),
+    );
+    browser.until(
+        "its two reservations to confirm",
+        "return document.querySelectorAll('button[data-confirm]').length === 2",
+    );
+    assert_eq!(browser.script("return window.pi7Marker"), "same page");
+
+    // The log page, open, shows a confirmation typed in a terminal on top.
+    browser.go(&server.url("/log.html"));
+    browser.script("window.pi7Marker = 'same log'; return true");
+    browser.until("the live stream open", stream_open);
+    assert_eq!(
+        browser.script("return document.querySelectorAll('tr.event').length"),
+        1
+    );
+    env.ok(&["confirm", &order.reservations[0]]);
+    browser.until(
+        "the confirmation on top of the log",
+        "return document.querySelectorAll('tr.event').length === 2 && \
+         document.querySelector('tr.event td:nth-child(2)').textContent === 'reservation/confirm'",
+    );
+    assert_eq!(browser.script("return window.pi7Marker"), "same log");
+}
+
+#[test]
+fn the_pages_ask_once_for_the_token_of_a_server_that_has_one() {
+    let Some((chromium, chromedriver)) = browser_programs() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let server = Server::start(&env, &["--token", "s3cret"]);
+    let browser = Browser::start(&chromium, &chromedriver);
+
+    // The first write is refused for want of the token; the page asks for
+    // it, and sends the order again with it.
+    browser.go(&server.url("/"));
+    browser.click("#submit");
+    let started = Instant::now();
+    let question = loop {
+        match browser.try_call("GET", "/alert/text", Value::Null) {
+            Ok(text) => break text,
+            Err(_) => {
+                assert!(
+                    started.elapsed() < PATIENCE,
+                    "the page never asked for the token"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    assert!(question.as_str().unwrap().contains("token"), "{question}");
+    browser.call("POST", "/alert/text", json!({ "text": "s3cret" }));
+    browser.call("POST", "/alert/accept", json!({}));
+    browser.until(
+        "the backend with two reservations to confirm",
+        "return location.pathname === '/backend.html' && \
+         document.querySelectorAll('button[data-confirm]').length === 2",
+    );
+
+    // It remembers the token for the tab: confirming asks nothing more.
+    browser.click("button[data-confirm]");
+    browser.until(
+        "one reservation left",
+        "return document.querySelectorAll('button[data-confirm]').length === 1",
+    );
+    browser.click("button[data-confirm]");
+    browser.until(
+        "the order confirmed",
+        "return document.querySelector('.order .status').textContent === 'confirmed'",
+    );
+    let orders = env.json(&["list", "orders"]);
+    assert_eq!(orders[0]["object"]["status"], "confirmed");
+}

@@ -135,7 +135,7 @@ fn confirm_writes_nothing_unless_every_id_is_found() {
 /// characters; returns that prefix and every reservation id with it, in
 /// order. With 400 new reservations a round, a round finds one about
 /// 70% of the time, so this takes a round or two.
-fn ambiguous_reservation_prefix(env: &TestEnv) -> (String, Vec<String>) {
+pub fn ambiguous_reservation_prefix(env: &TestEnv) -> (String, Vec<String>) {
     let line = r#"{"customer": "many", "reservations": [{"id": 1, "reserved": "x"}, {"id": 2, "reserved": "y"}]}"#;
     let batch = format!("{line}\n").repeat(200);
     for _ in 0..20 {

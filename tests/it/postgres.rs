@@ -454,3 +454,34 @@ fn several_workers_on_one_postgres_handle_every_delivery_exactly_once() {
         "{orders:?}"
     );
 }
+
+#[test]
+fn serve_on_postgres_names_the_database_without_its_password() {
+    let Some(pg) = PgDb::new("serve_on_postgres_names_the_database_without_its_password") else {
+        return;
+    };
+    let password = pg
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(user, _)| user.split_once(':'))
+        .map(|(_, password)| password.to_string())
+        .expect("the test server's URL holds a password");
+    let env = TestEnv::new();
+    let server = crate::server::Server::start(&env, &["--db", &pg.url]);
+    assert!(server.banner.contains("postgres://"), "{}", server.banner);
+    assert!(!server.banner.contains(&password), "{}", server.banner);
+    // It serves that database: an order submitted over HTTP is there.
+    let reply = server.post(
+        "/api/web/salesorder/request",
+        &std::fs::read_to_string(example("order.json")).unwrap(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let orders = server.get("/api/store/salesorder");
+    assert_eq!(orders.status, 200, "{}", orders.body);
+    assert_eq!(orders.json().as_array().unwrap().len(), 1);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains(&password), "{stderr}");
+    assert_eq!(pg.sql("SELECT id FROM salesorders").len(), 1);
+}

@@ -250,6 +250,65 @@ fn refusals_and_ambiguity_are_conflicts() {
 }
 
 #[test]
+fn an_ambiguous_prefix_is_a_conflict_with_the_cli_message() {
+    let env = TestEnv::new();
+    let (prefix, candidates) = crate::ids::ambiguous_reservation_prefix(&env);
+    let server = Server::start(&env, &[]);
+    let before = env.snapshot();
+    let cli = env.fails(&["confirm", &prefix], 3);
+    for reply in [
+        server.get(&format!("/api/v1/documents/{prefix}")),
+        server.post("/api/store/reservation/confirmed", &format!("\"{prefix}\"")),
+        server.post(
+            "/api/v1/reservations/confirm",
+            &json!({ "ids": [prefix] }).to_string(),
+        ),
+    ] {
+        assert_eq!(reply.status, 409, "{}", reply.body);
+        let error = reply.json();
+        assert_eq!(error["kind"], "ambiguous");
+        let message = error["error"].as_str().unwrap();
+        assert_eq!(
+            message,
+            cli.strip_prefix("pi7: error: ").unwrap().trim_end()
+        );
+        for id in &candidates {
+            assert!(message.contains(id.as_str()), "{message}");
+        }
+    }
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn no_cors_unless_asked() {
+    let env = TestEnv::new();
+    env.submit_example();
+    let server = Server::start(&env, &[]);
+    let origin = ("Origin", "http://elsewhere.example");
+    let read = server.request("GET", "/api/store/salesorder", &[origin]);
+    assert_eq!(read.status, 200);
+    let preflight = server.request(
+        "OPTIONS",
+        "/api/store/reservation/confirmed",
+        &[
+            origin,
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
+    );
+    assert_eq!(preflight.status, 405, "{}", preflight.body);
+    assert_eq!(preflight.json()["kind"], "usage");
+    for reply in [&read, &preflight] {
+        let cors: Vec<_> = reply
+            .headers
+            .iter()
+            .filter(|(name, _)| name.starts_with("access-control-"))
+            .collect();
+        assert!(cors.is_empty(), "{cors:?}");
+    }
+}
+
+#[test]
 fn the_json_api_covers_the_command_line() {
     let env = TestEnv::new();
     let server = Server::start(&env, &[]);
@@ -495,6 +554,16 @@ fn writes_need_the_token_when_there_is_one() {
         ORIGINAL_BODY,
     );
     assert_eq!(allowed.status, 200, "{}", allowed.body);
+
+    // The pages can write too: their script sends the token a person gives
+    // it (kept in the tab's sessionStorage), which the page never holds.
+    for page in ["/", "/backend.html", "/all.html"] {
+        let html = server.get(page);
+        assert_eq!(html.status, 200);
+        assert!(html.body.contains("\"Bearer \" + token"), "{page}");
+        assert!(html.body.contains("sessionStorage"), "{page}");
+        assert!(!html.body.contains("s3cret"), "{page}");
+    }
 }
 
 #[test]
@@ -519,4 +588,181 @@ fn sigterm_stops_it_cleanly() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
     assert_eq!(env.json_lines(&["events"]).len(), 1);
+}
+
+/// Whether the server has read every byte `client` sent it over loopback:
+/// the client's socket has nothing unacknowledged and the server's side of
+/// the connection has nothing unread. Then the request is in the server's
+/// hands, however long it takes to get to it.
+#[cfg(target_os = "linux")]
+fn server_has_read(client: &std::net::TcpStream) -> bool {
+    let local = client.local_addr().unwrap().port();
+    let remote = client.peer_addr().unwrap().port();
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let port =
+        |address: &str| u16::from_str_radix(address.rsplit(':').next().unwrap(), 16).unwrap();
+    let queues = |from: u16, to: u16| {
+        table.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (port(fields[1]) == from && port(fields[2]) == to).then(|| {
+                let (tx, rx) = fields[4].split_once(':').unwrap();
+                (
+                    u64::from_str_radix(tx, 16).unwrap(),
+                    u64::from_str_radix(rx, 16).unwrap(),
+                )
+            })
+        })
+    };
+    matches!(
+        (queues(local, remote), queues(remote, local)),
+        (Some((0, _)), Some((_, 0)))
+    )
+}
+
+/// A request sent on a connection of its own, which the server has read
+/// once this returns (see [`server_has_read`]): it is in the server's
+/// hands, wherever it waits there.
+#[cfg(target_os = "linux")]
+fn in_flight(server: &Server, path: &str, body: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let address = server.url.strip_prefix("http://").unwrap();
+    let mut client = std::net::TcpStream::connect(address).unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.set_nodelay(true).unwrap();
+    client.write_all(request.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    while !server_has_read(&client) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the server never read the request"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    client
+}
+
+/// The whole answer on a connection from [`in_flight`]: its status line
+/// and its body.
+#[cfg(target_os = "linux")]
+fn answer(mut client: std::net::TcpStream) -> (String, String) {
+    use std::io::Read;
+    let mut response = String::new();
+    client.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_request_in_flight_finishes_when_sigterm_arrives() {
+    let env = TestEnv::new();
+    env.submit_example();
+    let server = Server::start(&env, &[]);
+    // Another writer holds the database, so the order waits inside the
+    // server for as long as the test says.
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let client = in_flight(&server, "/api/web/salesorder/request", ORIGINAL_BODY);
+    server.signal_stop();
+    holder.execute_batch("COMMIT").unwrap();
+
+    let (status, body) = answer(client);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status} {body}");
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        env.json(&["list", "orders"]).as_array().unwrap().len(),
+        2,
+        "the order the server answered for is in the database"
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn writes_that_wait_together_land_each_whole_or_not_at_all() {
+    let env = TestEnv::new();
+    let orders: Vec<_> = (0..3).map(|_| env.submit_example()).collect();
+    let done = env.submit_example();
+    let mut args = vec!["confirm"];
+    args.extend(done.reservations.iter().map(String::as_str));
+    env.ok(&args);
+    let server = Server::start(&env, &[]);
+    let done_before = env.json(&["show", &done.process]);
+    let events_before = env.json_lines(&["events"]).len();
+
+    // While another writer holds the lock, every write queues up in the
+    // server; once it lets go, the writer takes those waiting together.
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut confirms = Vec::new();
+    for id in orders.iter().flat_map(|o| &o.reservations) {
+        confirms.push(in_flight(
+            &server,
+            "/api/store/reservation/confirmed",
+            &format!("\"{id}\""),
+        ));
+    }
+    // Refused by the order's state, between the others.
+    let cancel = in_flight(
+        &server,
+        &format!("/api/v1/processes/{}/cancel", done.process),
+        "{}",
+    );
+    holder.execute_batch("COMMIT").unwrap();
+
+    for client in confirms {
+        let (status, body) = answer(client);
+        assert!(status.starts_with("HTTP/1.1 200"), "{status} {body}");
+        assert_eq!(
+            crate::util::parse_json(&body)["object"]["status"],
+            "confirmed"
+        );
+    }
+    let (status, body) = answer(cancel);
+    assert!(status.starts_with("HTTP/1.1 409"), "{status} {body}");
+    assert_eq!(crate::util::parse_json(&body)["kind"], "refused");
+    for order in &orders {
+        assert_eq!(
+            env.json(&["show", &order.process])["object"]["status"],
+            "confirmed"
+        );
+    }
+    assert_eq!(env.json(&["show", &done.process]), done_before);
+    // Two confirmations and the order's confirmation for each order, and
+    // nothing of the refused cancellation.
+    assert_eq!(env.json_lines(&["events"]).len(), events_before + 9);
+}
+
+#[test]
+fn a_database_locked_past_every_retry_is_503_and_nothing_changes() {
+    let env = TestEnv::new();
+    let order = env.submit_example();
+    // Each of the store's attempts waits 20 ms instead of 5 s for the lock.
+    let server = Server::start_with(&env, &[], &[("PI7_BUSY_TIMEOUT_MS", "20")]);
+    let before = env.snapshot();
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let confirm = format!("\"{}\"", order.reservations[0]);
+    let busy = server.post("/api/store/reservation/confirmed", &confirm);
+    assert_eq!(busy.status, 503, "{}", busy.body);
+    assert_eq!(busy.json()["kind"], "busy");
+    assert_eq!(
+        busy.json()["error"],
+        "the database stays busy (locked by another pi7) after 8 attempts"
+    );
+    // Reads go on beside the lock.
+    assert_eq!(server.get("/api/store/salesorder").status, 200);
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    assert_eq!(env.snapshot(), before);
+    // Once the lock is gone, the same request goes through.
+    let confirmed = server.post("/api/store/reservation/confirmed", &confirm);
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
 }

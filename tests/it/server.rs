@@ -13,13 +13,17 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub url: String,
+    /// The line that named the URL: what it serves, where.
+    pub banner: String,
     stderr: Option<BufReader<std::process::ChildStderr>>,
 }
 
-/// One HTTP response: status and body.
+/// One HTTP response: status, headers and body.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
+    /// Names in lowercase.
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
@@ -31,10 +35,16 @@ impl Reply {
 
 impl Server {
     pub fn start(env: &TestEnv, args: &[&str]) -> Server {
+        Self::start_with(env, args, &[])
+    }
+
+    /// [`start`](Self::start) with more environment variables.
+    pub fn start_with(env: &TestEnv, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut child = env
             .std_cmd_at(crate::util::NOW)
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -56,6 +66,7 @@ impl Server {
         Server {
             child,
             url,
+            banner: line,
             stderr: Some(stderr),
         }
     }
@@ -75,12 +86,42 @@ impl Server {
             Err(e) => panic!("no HTTP response: {e}"),
         };
         let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| {
+                let value = response.header(&name)?.to_string();
+                Some((name.to_ascii_lowercase(), value))
+            })
+            .collect();
         let body = response.into_string().expect("a text body");
-        Reply { status, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn get(&self, path: &str) -> Reply {
         Self::reply(Self::agent().get(&self.url(path)).call())
+    }
+
+    /// Any method, with any headers.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = Self::agent().request(method, &self.url(path));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        Self::reply(request.call())
+    }
+
+    /// Sends it SIGTERM, as Ctrl-C would, without waiting for it to stop.
+    pub fn signal_stop(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM could not be sent");
     }
 
     /// POSTs `body` as JSON, as the original's page did.
@@ -112,9 +153,9 @@ impl Server {
     }
 
     fn terminate(&mut self) -> (i32, String) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.signal_stop();
+        }
         let status = self.child.wait().expect("pi7 serve stops");
         let mut rest = String::new();
         if let Some(mut stderr) = self.stderr.take() {

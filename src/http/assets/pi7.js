@@ -4,13 +4,28 @@
 (function () {
   "use strict";
 
+  // A server started with --token takes writes only with it. The page asks
+  // once, when a write is refused for the want of it, and keeps it for this
+  // tab only (sessionStorage): never in the page's HTML, which anyone may read.
+  var TOKEN = "pi7-token";
+
+  function send(url, body) {
+    var headers = { "Content-Type": "application/json" };
+    var token = window.sessionStorage.getItem(TOKEN);
+    if (token) headers.Authorization = "Bearer " + token;
+    return fetch(url, { method: "POST", headers: headers, body: JSON.stringify(body) });
+  }
+
   function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
+    return send(url, body).then(function (response) {
+      if (response.status !== 401) return response;
+      var token = window.prompt("This server takes changes only with its token (pi7 serve --token):");
+      if (!token) return response;
+      window.sessionStorage.setItem(TOKEN, token.trim());
+      return send(url, body);
     }).then(function (response) {
       return response.json().then(function (json) {
+        if (response.status === 401) window.sessionStorage.removeItem(TOKEN);
         if (!response.ok) throw new Error(json.error || response.statusText);
         return json;
       });
@@ -30,7 +45,11 @@
   }
 
   if (document.querySelector("[data-live]") && window.EventSource) {
-    var stream = new EventSource("/api/v1/events/stream");
+    // From the seq the page was rendered at: what was written while it
+    // loaded still reaches it. A reconnecting stream resumes by itself.
+    var since = document.querySelector("[data-since]");
+    var stream = new EventSource("/api/v1/events/stream" +
+      (since ? "?since=" + encodeURIComponent(since.getAttribute("data-since")) : ""));
     var live = document.getElementById("live");
     var queued = false;
     stream.onopen = function () { live.classList.add("on"); };

@@ -293,27 +293,39 @@ impl PgStore {
             .collect())
     }
 
-    /// Every delivery with where it was handled (`None` while not handled),
-    /// in handling order, unhandled ones last.
-    pub fn deliveries_by_handling(&self) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
-        self.rows(
+    /// Every delivery (of one process, when given) with where it was
+    /// handled (`None` while not handled), in handling order, unhandled
+    /// ones last.
+    pub fn deliveries_by_handling(
+        &self,
+        process_id: Option<Uuid>,
+    ) -> Result<Vec<(Delivery, Option<Handling>)>, StoreError> {
+        // Two statements, so that one process's deliveries are found through
+        // its events' index rather than by reading every delivery.
+        let filter = if process_id.is_some() {
+            "WHERE e.process_id = $1"
+        } else {
+            "WHERE $1::text IS NULL"
+        };
+        let sql = format!(
             "SELECT d.key, d.seq, e.topic, d.component, e.process_id, d.status, d.attempts,
                     d.error, d.handled, d.log_seq
              FROM deliveries d JOIN events e ON e.seq = d.seq
-             ORDER BY d.handled IS NULL, d.handled, d.key",
-            &[],
-        )?
-        .iter()
-        .map(|row| {
-            let order: Option<i64> = row.get(8);
-            let position: Option<i64> = row.get(9);
-            let handling = order.zip(position).map(|(order, position)| Handling {
-                order: order as u64,
-                position: position as u64,
-            });
-            Ok((delivery_from_row(row)?, handling))
-        })
-        .collect()
+             {filter}
+             ORDER BY d.handled IS NULL, d.handled, d.key"
+        );
+        self.rows(&sql, &[&process_id.map(|p| p.to_string())])?
+            .iter()
+            .map(|row| {
+                let order: Option<i64> = row.get(8);
+                let position: Option<i64> = row.get(9);
+                let handling = order.zip(position).map(|(order, position)| Handling {
+                    order: order as u64,
+                    position: position as u64,
+                });
+                Ok((delivery_from_row(row)?, handling))
+            })
+            .collect()
     }
 
     /// Every row whose filter columns disagree with its document.
