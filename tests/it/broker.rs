@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet};
 use rumqttc::v5::mqttbytes::QoS;
@@ -16,8 +16,7 @@ use rumqttc::v5::{Client, Event, MqttOptions};
 use rumqttc::Outgoing;
 use serde_json::Value;
 
-/// Generous bounds: waits end as soon as their condition holds.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+use crate::util::wait_for;
 
 /// mosquitto on PATH, or where Debian puts it (`/usr/sbin`, which is on
 /// root's PATH only).
@@ -120,18 +119,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
-}
-
-/// Waits until `done` holds, or fails the test after [`PATIENCE`].
-pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "gave up waiting for {what} after {PATIENCE:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A message as a subscriber got it.
@@ -245,13 +232,12 @@ pub fn publish(broker: &Broker, topic: &str, body: &[u8]) {
     client
         .publish(topic, QoS::AtLeastOnce, false, body.to_vec())
         .unwrap();
-    let start = Instant::now();
-    loop {
-        assert!(start.elapsed() < PATIENCE, "no PUBACK for {topic}");
-        if let Ok(Ok(Event::Incoming(Packet::PubAck(_)))) = connection.recv() {
-            break;
-        }
-    }
+    wait_for(&format!("the broker's PUBACK for {topic}"), || {
+        matches!(
+            connection.recv(),
+            Ok(Ok(Event::Incoming(Packet::PubAck(_))))
+        )
+    });
     let _ = client.disconnect();
     let _ = connection.recv_timeout(Duration::from_millis(200));
 }

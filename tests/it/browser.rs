@@ -13,18 +13,14 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::server::Server;
-use crate::util::{repo_file, TestEnv};
+use crate::util::{repo_file, wait_for, wait_for_value, TestEnv};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-/// How long to wait for something the page must do before calling it a
-/// failure: a safeguard against hanging, never an asserted duration.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -75,11 +71,9 @@ impl Browser {
             .spawn()
             .expect("chromedriver starts");
         let base = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(started.elapsed() < PATIENCE, "chromedriver never answered");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for("chromedriver to answer", || {
+            ureq::get(&format!("{base}/status")).call().is_ok()
+        });
         let profile = tempfile::tempdir().expect("a profile directory");
         let args = [
             "--headless",
@@ -171,15 +165,14 @@ impl Browser {
     /// Clicks the first element `css` finds. A live part of the page may
     /// be replaced between finding and clicking; then it is found again.
     fn click(&self, css: &str) {
-        let started = Instant::now();
-        loop {
+        wait_for(&format!("{css} to stay put long enough to click"), || {
             let element = self.find(css);
             match self.try_call("POST", &format!("/element/{element}/click"), json!({})) {
-                Ok(_) => return,
-                Err(e) if e.contains("stale element") && started.elapsed() < PATIENCE => {}
+                Ok(_) => true,
+                Err(e) if e.contains("stale element") => false,
                 Err(e) => panic!("clicking {css}: {e}"),
             }
-        }
+        });
     }
 
     fn type_into(&self, css: &str, text: &str) {
@@ -202,11 +195,9 @@ impl Browser {
 
     /// Waits until `script` returns true in the page.
     fn until(&self, what: &str, script: &str) {
-        let started = Instant::now();
-        while self.script(script) != Value::Bool(true) {
-            assert!(started.elapsed() < PATIENCE, "the page never showed {what}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for(&format!("the page to show {what}"), || {
+            self.script(script) == Value::Bool(true)
+        });
     }
 
     fn screenshot(&self, name: &str) {
@@ -245,11 +236,9 @@ fn the_original_walkthrough_in_a_real_browser() {
     // The frontend holds the original's order; Submit lands on the backend.
     browser.go(&server.url("/"));
     browser.click("#submit");
-    let started = Instant::now();
-    while !browser.url().ends_with("/backend.html") {
-        assert!(started.elapsed() < PATIENCE, "never got to the backend");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for("the page to go to the backend", || {
+        browser.url().ends_with("/backend.html")
+    });
     browser.until(
         "two reservations to confirm",
         "return document.querySelectorAll('button[data-confirm]').length === 2",
@@ -414,19 +403,9 @@ fn the_pages_ask_once_for_the_token_of_a_server_that_has_one() {
     // it, and sends the order again with it.
     browser.go(&server.url("/"));
     browser.click("#submit");
-    let started = Instant::now();
-    let question = loop {
-        match browser.try_call("GET", "/alert/text", Value::Null) {
-            Ok(text) => break text,
-            Err(_) => {
-                assert!(
-                    started.elapsed() < PATIENCE,
-                    "the page never asked for the token"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    };
+    let question = wait_for_value("the page to ask for the token", || {
+        browser.try_call("GET", "/alert/text", Value::Null).ok()
+    });
     assert!(question.as_str().unwrap().contains("token"), "{question}");
     browser.call("POST", "/alert/text", json!({ "text": "s3cret" }));
     browser.call("POST", "/alert/accept", json!({}));

@@ -8,8 +8,8 @@ use std::process::{Child, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::broker::{publish, wait_for, Broker, Heard, Subscriber};
-use crate::util::{example, text, TestEnv};
+use crate::broker::{publish, Broker, Heard, Subscriber};
+use crate::util::{example, text, wait_for, TestEnv};
 
 /// A running `pi7 relay`, its stderr kept in a file of the test's directory.
 struct Relay {

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use serde_json::{json, Value};
 
 use crate::server::Server;
-use crate::util::{example, TestEnv};
+use crate::util::{example, wait_for, TestEnv};
 
 /// The original page's body: a JSON string whose content is the order's JSON.
 const ORIGINAL_BODY: &str = r#""{\"customer\": \"christophe\", \"reservations\": [{\"id\": 1, \"reserved\": \"some hotel\"}, {\"id\": 2, \"reserved\": \"a plane\"}]}""#;
@@ -634,14 +634,9 @@ fn in_flight(server: &Server, path: &str, body: &str) -> std::net::TcpStream {
     );
     client.set_nodelay(true).unwrap();
     client.write_all(request.as_bytes()).unwrap();
-    let started = std::time::Instant::now();
-    while !server_has_read(&client) {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "the server never read the request"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    wait_for("the server to read the request", || {
+        server_has_read(&client)
+    });
     client
 }
 

@@ -8,6 +8,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
+/// How long a test waits for something that must happen (a server to
+/// answer, a page to change, a message to arrive) before it fails. It bounds
+/// a wait, it measures nothing: a slow machine makes a test slower, never red.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `ready` until it gives a value, and returns it; fails the test,
+/// naming `what`, if it has not after [`PATIENCE`].
+pub fn wait_for_value<T>(what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        if std::time::Instant::now() >= deadline {
+            panic!("gave up waiting for {what} after {PATIENCE:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Polls `done` until it holds; fails the test, naming `what`, if it does
+/// not after [`PATIENCE`].
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    wait_for_value(what, || done().then_some(()))
+}
+
 /// The time of the original walkthrough's first log line, in unix seconds.
 pub const NOW: i64 = 1543269956;
 
