@@ -9,6 +9,7 @@
 //! [`Kind`] each face maps to an exit code or an HTTP status.
 
 mod complete;
+mod deliver;
 mod error;
 pub mod lookup;
 mod read;
@@ -17,6 +18,7 @@ mod view;
 mod write;
 
 pub use complete::{Completing, IdCandidate};
+pub use deliver::{Handled, Order, Report};
 pub use error::{Error, Kind, Result};
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;
@@ -25,7 +27,7 @@ pub use write::{Decided, Decision, Submitted};
 
 use std::path::{Path, PathBuf};
 
-use crate::dispatch::{self as dispatcher, Handled, Plan, Report};
+use crate::dispatch::{self as dispatcher, Plan};
 use crate::store::{
     AnyStore, DeliveryStatus as StoreDeliveryStatus, OpenMode, Queries, StoreError,
 };

@@ -27,9 +27,8 @@ pub mod worker;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::app::{self, Access, App, Diagnostic};
+use crate::app::{self, Access, App, Diagnostic, Report};
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::dispatch::Report;
 use crate::error::{DeliveryFailed, InputError};
 use crate::render;
 use crate::store::{AnyStore, OpenMode};
@@ -57,8 +56,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Show(args) => show::run(&mut ctx, args),
         Command::Events(args) => events::run(&mut ctx, args),
         Command::Pending(args) => pending::run(&mut ctx, args),
-        Command::Dispatch(args) => Ok(dispatch::run(&mut ctx, args)?),
-        Command::Redeliver(args) => Ok(redeliver::run(&mut ctx, args)?),
+        Command::Dispatch(args) => dispatch::run(&mut ctx, args),
+        Command::Redeliver(args) => redeliver::run(&mut ctx, args),
         Command::Check(args) => Ok(check::run(&mut ctx, args)?),
         Command::Verify(args) => Ok(verify::run(&mut ctx, args)?),
         Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
