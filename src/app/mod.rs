@@ -14,6 +14,7 @@ mod error;
 pub mod lookup;
 mod read;
 mod relay;
+mod verify;
 mod view;
 mod write;
 
@@ -22,6 +23,7 @@ pub use deliver::{Handled, Order, Report};
 pub use error::{Error, Kind, Result};
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;
+pub use verify::{audit, verify, Audit, Verified};
 pub use view::{ProcessView, TimelineStep};
 pub use write::{Decided, Decision, Submitted};
 

@@ -59,7 +59,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Dispatch(args) => dispatch::run(&mut ctx, args),
         Command::Redeliver(args) => redeliver::run(&mut ctx, args),
         Command::Check(args) => Ok(check::run(&mut ctx, args)?),
-        Command::Verify(args) => Ok(verify::run(&mut ctx, args)?),
+        Command::Verify(args) => verify::run(&mut ctx, args),
         Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
         Command::Export(args) => Ok(export::run(&mut ctx, args)?),
         Command::Import(args) => Ok(import::run(&mut ctx, args)?),
