@@ -11,6 +11,7 @@
 mod complete;
 mod deliver;
 mod error;
+mod export;
 pub mod lookup;
 mod read;
 mod relay;
@@ -21,6 +22,8 @@ mod write;
 pub use complete::{Completing, IdCandidate};
 pub use deliver::{Handled, Order, Report};
 pub use error::{Error, Kind, Result};
+#[cfg(test)]
+pub(crate) use export::write_log;
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;
 pub use verify::{audit, verify, Audit, Verified};

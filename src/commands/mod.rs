@@ -61,7 +61,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Check(args) => Ok(check::run(&mut ctx, args)?),
         Command::Verify(args) => verify::run(&mut ctx, args),
         Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
-        Command::Export(args) => Ok(export::run(&mut ctx, args)?),
+        Command::Export(args) => export::run(&mut ctx, args),
         Command::Import(args) => Ok(import::run(&mut ctx, args)?),
         Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Relay(args) => relay::run(&mut ctx, args),

@@ -356,7 +356,7 @@ fn check_round_trip(script: &[Op]) -> Contents {
 /// The log as `pi7 export` writes it.
 fn export_text(log: &dyn LogSource) -> String {
     let mut out = Vec::new();
-    crate::commands::export::write_log(log, None, &mut out, &mut |_| {}).unwrap();
+    crate::app::write_log(log, None, &mut out, &mut |_| {}).unwrap();
     String::from_utf8(out).unwrap()
 }
 
