@@ -12,6 +12,7 @@ mod complete;
 mod deliver;
 mod error;
 mod export;
+mod import;
 pub mod lookup;
 mod read;
 mod relay;
@@ -24,6 +25,9 @@ pub use deliver::{Handled, Order, Report};
 pub use error::{Error, Kind, Result};
 #[cfg(test)]
 pub(crate) use export::write_log;
+#[cfg(test)]
+pub(crate) use import::{parse as parse_log, replay_file};
+pub use import::{remove_new_database, Import, Log};
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;
 pub use verify::{audit, verify, Audit, Verified};

@@ -62,7 +62,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Verify(args) => verify::run(&mut ctx, args),
         Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
         Command::Export(args) => export::run(&mut ctx, args),
-        Command::Import(args) => Ok(import::run(&mut ctx, args)?),
+        Command::Import(args) => import::run(&mut ctx, args),
         Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Relay(args) => relay::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),

@@ -363,10 +363,9 @@ fn export_text(log: &dyn LogSource) -> String {
 /// `text` parsed and replayed into `store` as `pi7 import` does; returns
 /// how many events it appended and how many were present already.
 fn import_text<S: Store>(store: &mut S, text: &str) -> Result<(u64, u64), String> {
-    use crate::commands::import;
-    let (header, items) = import::parse("export.jsonl", text).map_err(|e| e.0)?;
+    let (header, items) = crate::app::parse_log("export.jsonl", text).map_err(|e| e.0)?;
     assert!(header.is_some(), "an export starts with its header");
-    import::replay_file(store, "export.jsonl", &items, true, &mut |_| {})
+    crate::app::replay_file(store, "export.jsonl", &items, true, &mut |_| {})
         .map(|(appended, present, _)| (appended, present))
         .map_err(|e| format!("{e:#}"))
 }
