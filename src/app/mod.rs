@@ -13,6 +13,7 @@ mod deliver;
 mod error;
 mod export;
 mod import;
+mod info;
 pub mod lookup;
 mod read;
 mod relay;
@@ -28,6 +29,7 @@ pub(crate) use export::write_log;
 #[cfg(test)]
 pub(crate) use import::{parse as parse_log, replay_file};
 pub use import::{remove_new_database, Import, Log};
+pub use info::Info;
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;
 pub use verify::{audit, verify, Audit, Verified};

@@ -66,7 +66,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Relay(args) => relay::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
-        Command::Info(args) => Ok(info::run(&mut ctx, args)?),
+        Command::Info(args) => info::run(&mut ctx, args),
         Command::Worker(args) => Ok(worker::run(&mut ctx, args)?),
     }
 }
