@@ -8,6 +8,7 @@
 //! Results are plain `Serialize` types; failures are one [`Error`] whose
 //! [`Kind`] each face maps to an exit code or an HTTP status.
 
+mod at;
 mod complete;
 mod deliver;
 mod error;
@@ -21,6 +22,7 @@ mod verify;
 mod view;
 mod write;
 
+pub use at::{AtDocument, ShownAt};
 pub use complete::{Completing, IdCandidate};
 pub use deliver::{Handled, Order, Report};
 pub use error::{Error, Kind, Result};
