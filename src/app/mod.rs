@@ -96,6 +96,21 @@ pub fn db_path(given: Option<&Path>) -> Result<PathBuf> {
         })
 }
 
+/// The write lock of a database file, held until dropped: a writer in
+/// flight commits first, and no other after it.
+pub struct WriteLock {
+    _connection: Option<rusqlite::Connection>,
+}
+
+/// Takes the write lock of the SQLite database at `path`, waiting (up to
+/// the busy timeout) for a writer in flight; holds nothing when the path is
+/// no SQLite file or the lock cannot be had.
+pub fn hold_writes(path: &Path) -> WriteLock {
+    WriteLock {
+        _connection: crate::store::SqliteStore::hold_write_lock(path),
+    }
+}
+
 impl App {
     /// Opens the database at `path`; writing creates it when missing.
     pub fn open(path: &Path, access: Access, options: Options) -> Result<App> {
