@@ -96,6 +96,12 @@ pub fn db_path(given: Option<&Path>) -> Result<PathBuf> {
         })
 }
 
+/// Whether the database at `path` is there: an SQLite file that exists, or
+/// any PostgreSQL URL (the server holds it; opening says when it cannot).
+pub fn database_exists(path: &Path) -> bool {
+    path.to_str().is_some_and(crate::store::is_postgres_url) || path.exists()
+}
+
 /// The write lock of a database file, held until dropped: a writer in
 /// flight commits first, and no other after it.
 pub struct WriteLock {
@@ -204,9 +210,8 @@ impl App {
 
 /// Delivers everything pending on `store` (or, when `options` hold, says
 /// how much waits), adding to `diagnostics` what the delivery had to say.
-/// The command line's own commands that are not use cases yet (`redeliver`,
-/// `import`) settle through this too. Returns how many deliveries failed.
-pub(crate) fn settle(
+/// Returns how many deliveries failed.
+fn settle(
     store: &mut AnyStore,
     options: &Options,
     diagnostics: &mut Vec<Diagnostic>,

@@ -9,7 +9,7 @@ use super::Result;
 use crate::dispatch::subscribers;
 use crate::domain::{invariants, OrderStatus, ReservationStatus, Topic};
 use crate::replay::{rebuild, LogSource};
-use crate::store::{is_postgres_url, AnyStore, DeliveryStatus, OpenMode, Queries, StoreError};
+use crate::store::{AnyStore, DeliveryStatus, OpenMode, Queries, StoreError};
 
 /// What `verify` found, in the database it names.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub fn verify(path: &Path) -> Result<Verified> {
         path: path.display().to_string(),
         detail: detail.into(),
     };
-    if !(path.to_str().is_some_and(is_postgres_url) || path.exists()) {
+    if !super::database_exists(path) {
         return Err(cannot("there is no database there, so nothing to verify").into());
     }
     let store = AnyStore::open(path, OpenMode::ReadOnly)?;

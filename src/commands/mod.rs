@@ -44,8 +44,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         .into());
     }
     let mut ctx = Context::new(cli.global, now_from_env()?, out, err);
-    // The commands of the event log (dispatch, verify, import…) are not use
-    // cases of `app` yet and speak anyhow; their errors get a kind here.
+    // `check` (an in-memory world of its own), `rebuild`, `worker` and
+    // `completions` are not use cases of `app` and speak anyhow; their
+    // errors get a kind here.
     match cli.command {
         Command::Submit(args) => submit::run(&mut ctx, args),
         Command::List(args) => list::run(&mut ctx, args),
@@ -153,7 +154,7 @@ impl<'a> Context<'a> {
     /// PostgreSQL URL (the server holds it; opening says when it cannot).
     pub fn db_exists(&self) -> anyhow::Result<bool> {
         let path = self.db_path()?;
-        Ok(path.to_str().is_some_and(crate::store::is_postgres_url) || path.exists())
+        Ok(app::database_exists(&path))
     }
 
     fn options(&self) -> app::Options {
@@ -175,9 +176,9 @@ impl<'a> Context<'a> {
         Ok(app)
     }
 
-    /// The store itself, for the commands of the event log that are not use
-    /// cases of `app` yet; what [`Context::app`] says of a missing database,
-    /// it says too.
+    /// The store itself, for `rebuild` and `worker`, which are not use cases
+    /// of `app` yet; what [`Context::app`] says of a missing database, it
+    /// says too.
     pub fn open(&mut self, mode: OpenMode) -> anyhow::Result<AnyStore> {
         let store = AnyStore::open(&self.db_path()?, mode)?;
         if !store.on_disk() {
@@ -252,16 +253,6 @@ impl<'a> Context<'a> {
     /// A diagnostic line on stderr.
     pub fn note(&mut self, message: &str) -> std::io::Result<()> {
         writeln!(self.err, "pi7: {message}")
-    }
-
-    /// Delivers everything pending, as every writing command does before it
-    /// returns, unless `--hold` asked to leave it pending. Returns how many
-    /// deliveries failed.
-    pub fn settle(&mut self, store: &mut AnyStore) -> anyhow::Result<usize> {
-        let mut diagnostics = Vec::new();
-        let settled = app::settle(store, &self.options(), &mut diagnostics);
-        self.print_diagnostics(diagnostics)?;
-        settled.map_err(app::Error::into_source)
     }
 
     /// Says on stderr which deliveries failed; returns how many.
