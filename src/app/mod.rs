@@ -99,7 +99,12 @@ pub fn db_path(given: Option<&Path>) -> Result<PathBuf> {
 /// Whether the database at `path` is there: an SQLite file that exists, or
 /// any PostgreSQL URL (the server holds it; opening says when it cannot).
 pub fn database_exists(path: &Path) -> bool {
-    path.to_str().is_some_and(crate::store::is_postgres_url) || path.exists()
+    on_postgres(path) || path.exists()
+}
+
+/// Whether `path` is a PostgreSQL URL rather than an SQLite file.
+pub fn on_postgres(path: &Path) -> bool {
+    path.to_str().is_some_and(crate::store::is_postgres_url)
 }
 
 /// The write lock of a database file, held until dropped: a writer in
