@@ -8,24 +8,39 @@
 //! Results are plain `Serialize` types; failures are one [`Error`] whose
 //! [`Kind`] each face maps to an exit code or an HTTP status.
 
+mod at;
 mod complete;
+mod deliver;
 mod error;
+mod export;
+mod import;
+mod info;
 pub mod lookup;
 mod read;
 mod relay;
+mod verify;
 mod view;
 mod write;
 
+pub use at::{AtDocument, ShownAt};
 pub use complete::{Completing, IdCandidate};
+pub use deliver::{Handled, Order, Report};
 pub use error::{Error, Kind, Result};
+#[cfg(test)]
+pub(crate) use export::write_log;
+#[cfg(test)]
+pub(crate) use import::{parse as parse_log, replay_file};
+pub use import::{remove_new_database, Import, Log};
+pub use info::Info;
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use relay::Lease;
+pub use verify::{audit, verify, Audit, Verified};
 pub use view::{ProcessView, TimelineStep};
 pub use write::{Decided, Decision, Submitted};
 
 use std::path::{Path, PathBuf};
 
-use crate::dispatch::{self as dispatcher, Handled, Plan, Report};
+use crate::dispatch::{self as dispatcher, Plan};
 use crate::store::{
     AnyStore, DeliveryStatus as StoreDeliveryStatus, OpenMode, Queries, StoreError,
 };
@@ -79,6 +94,32 @@ pub fn db_path(given: Option<&Path>) -> Result<PathBuf> {
             }
             .into()
         })
+}
+
+/// Whether the database at `path` is there: an SQLite file that exists, or
+/// any PostgreSQL URL (the server holds it; opening says when it cannot).
+pub fn database_exists(path: &Path) -> bool {
+    on_postgres(path) || path.exists()
+}
+
+/// Whether `path` is a PostgreSQL URL rather than an SQLite file.
+pub fn on_postgres(path: &Path) -> bool {
+    path.to_str().is_some_and(crate::store::is_postgres_url)
+}
+
+/// The write lock of a database file, held until dropped: a writer in
+/// flight commits first, and no other after it.
+pub struct WriteLock {
+    _connection: Option<rusqlite::Connection>,
+}
+
+/// Takes the write lock of the SQLite database at `path`, waiting (up to
+/// the busy timeout) for a writer in flight; holds nothing when the path is
+/// no SQLite file or the lock cannot be had.
+pub fn hold_writes(path: &Path) -> WriteLock {
+    WriteLock {
+        _connection: crate::store::SqliteStore::hold_write_lock(path),
+    }
 }
 
 impl App {
@@ -174,9 +215,8 @@ impl App {
 
 /// Delivers everything pending on `store` (or, when `options` hold, says
 /// how much waits), adding to `diagnostics` what the delivery had to say.
-/// The command line's own commands that are not use cases yet (`redeliver`,
-/// `import`) settle through this too. Returns how many deliveries failed.
-pub(crate) fn settle(
+/// Returns how many deliveries failed.
+fn settle(
     store: &mut AnyStore,
     options: &Options,
     diagnostics: &mut Vec<Diagnostic>,

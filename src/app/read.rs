@@ -10,7 +10,7 @@ use crate::domain::{Component, Envelope, OrderStatus, ReservationDoc, Reservatio
 use crate::domain::{SalesOrderDoc, Topic};
 use crate::error::InputError;
 use crate::render::ShortIds;
-use crate::store::{DeliveryFilter, DocumentKind, Queries};
+use crate::store::{DocumentKind, Queries};
 
 pub use crate::store::{Delivery, DeliveryStatus};
 
@@ -248,11 +248,7 @@ impl App {
         component: Option<Component>,
         process: Option<&str>,
     ) -> Result<Vec<Delivery>> {
-        let filter = DeliveryFilter {
-            component,
-            process_id: process.map(|text| self.process_of(text)).transpose()?,
-            exclude: Vec::new(),
-        };
+        let filter = self.delivery_filter(component, process)?;
         let status = if failed {
             DeliveryStatus::Failed
         } else {

@@ -79,7 +79,7 @@ fn ids(completing: Completing, current: &OsStr) -> Vec<CompletionCandidate> {
     };
     // A PostgreSQL server is not asked on every TAB: opening it would
     // create pi7's tables in a schema that has none.
-    if db.to_str().is_some_and(crate::store::is_postgres_url) {
+    if app::on_postgres(&db) {
         return Vec::new();
     }
     let Ok(app) = App::open(&db, Access::Read, app::Options::default()) else {

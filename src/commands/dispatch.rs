@@ -1,11 +1,10 @@
 //! `pi7 dispatch`: deliver pending deliveries, in an order you choose.
 
-use super::pending::{component_parser, delivery_filter};
+use super::pending::component_parser;
 use super::Context;
-use crate::dispatch::{dispatch, Handled, Handlers, Order, Plan, Report};
+use crate::app::{self, Access, Handled, Order, Report};
 use crate::domain::Component;
 use crate::error::InputError;
-use crate::store::OpenMode;
 
 /// Deliver pending deliveries, printing each as it is made
 ///
@@ -53,7 +52,7 @@ pub enum OrderArg {
     Random,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let order = match (args.order, args.seed) {
         (OrderArg::Fifo, None) => Order::Fifo,
         (OrderArg::Lifo, None) => Order::Lifo,
@@ -67,24 +66,17 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             .into())
         }
     };
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let plan = Plan {
-        order,
-        filter: delivery_filter(&store, args.component, args.process.as_deref())?,
-        limit: args.limit,
-        handlers: Handlers::REAL,
-    };
-    let mut reports = Vec::new();
-    let count = dispatch(&mut store, &plan, &mut |r| reports.push(r.clone()))?;
+    let mut app = ctx.app(Access::Write)?;
+    let reports = app.dispatch(order, args.component, args.process.as_deref(), args.limit)?;
     for report in &reports {
         ctx.log(&report.log)?;
         print_report(ctx, report, "delivered")?;
     }
     let failed = ctx.report_failures(&reports)?;
-    if count == 0 {
+    if reports.is_empty() {
         ctx.note("nothing pending to deliver")?;
     }
-    super::deliveries_failed(failed)
+    Ok(super::deliveries_failed(failed)?)
 }
 
 /// One line per delivery: what was delivered to whom and what it did.

@@ -1,14 +1,11 @@
 //! `pi7 export`: the log as JSON Lines, for `pi7 import`: its events and
 //! the records that let an import reproduce the database exactly.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use super::Context;
-use crate::app::lookup::process_of;
+use crate::app::{self, Access};
 use crate::error::InputError;
-use crate::replay::{Header, LogSource, Step};
-use crate::store::OpenMode;
 
 /// Write the log as JSON Lines, for `pi7 import`
 ///
@@ -32,17 +29,15 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let store = ctx.open(OpenMode::ReadOnly)?;
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
+    let app = ctx.app(Access::Read)?;
     let process = args
         .process
         .as_deref()
-        .map(|text| process_of(&store, text))
+        .map(|text| app.process_of(text))
         .transpose()?;
     let Some(output) = args.output else {
-        let out = &mut *ctx.out;
-        write_log(&store, process, out, &mut |_| {})?;
-        return Ok(());
+        return app.export(process, &mut *ctx.out, &mut || {});
     };
 
     // Written beside FILE and renamed over it, so that FILE is never half
@@ -56,26 +51,31 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let file = std::fs::File::create(&partial).map_err(|e| cannot("write", e))?;
     let mut writer = std::io::BufWriter::new(file);
     let mut count = 0u64;
-    let written = write_log(&store, process, &mut writer, &mut |_| count += 1).and_then(|_| {
-        writer
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
-        Ok(())
-    });
+    let written = app
+        .export(process, &mut writer, &mut || count += 1)
+        .map_err(app::Error::into_source)
+        .and_then(|_| {
+            writer
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
+            Ok(())
+        });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
-        return Err(e.context(format!("cannot write {}", output.display())));
+        return Err(e
+            .context(format!("cannot write {}", output.display()))
+            .into());
     }
     std::fs::rename(&partial, &output).map_err(|e| {
         let _ = std::fs::remove_file(&partial);
         cannot("write", e)
     })?;
     if ctx.json {
-        ctx.json_line(&serde_json::json!({
+        Ok(ctx.json_line(&serde_json::json!({
             "events": count,
             "output": output.display().to_string(),
-        }))
+        }))?)
     } else {
         writeln!(
             ctx.out,
@@ -85,23 +85,4 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
         )?;
         Ok(())
     }
-}
-
-/// Writes the header and every step, calling `event` for each event.
-pub fn write_log(
-    log: &dyn LogSource,
-    process: Option<uuid::Uuid>,
-    out: &mut dyn Write,
-    event: &mut dyn FnMut(&Step),
-) -> anyhow::Result<()> {
-    serde_json::to_writer(&mut *out, &Header::current())?;
-    writeln!(out)?;
-    log.for_each_step(process, &mut |step| {
-        if matches!(step, Step::Event(_)) {
-            event(&step);
-        }
-        step.write(&mut *out)?;
-        writeln!(out)?;
-        Ok(())
-    })
 }

@@ -4,10 +4,7 @@
 
 use super::submit::read_input;
 use super::{progress, Context};
-use crate::dispatch::Handlers;
-use crate::error::InputError;
-use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
-use crate::store::{DeliveryStatus, OpenMode, Queries, Store};
+use crate::app::{self, Access};
 
 /// Take an exported log into this database, checking every event
 ///
@@ -34,103 +31,45 @@ pub struct Args {
     pub file: String,
 }
 
-/// One line of the file and where it is.
-pub struct Item {
-    pub step: Step,
-    line: usize,
-    column: usize,
-}
-
-/// What an import did: events appended, events already present, and the
-/// workflow log lines of what it delivered.
-pub type Imported = (u64, u64, Vec<String>);
-
-/// Replays the parsed `items` of `source_name` into `store` in one write
-/// transaction: the checks and the appends see one database, so of two
-/// imports at once the second sees the first's events. `progress` gets the
-/// number of items replayed so far.
-pub fn replay_file<S: Store>(
-    store: &mut S,
-    source_name: &str,
-    items: &[Item],
-    exact: bool,
-    progress: &mut dyn FnMut(u64),
-) -> anyhow::Result<Imported> {
-    store.transaction(&mut |tx| {
-        // A busy database runs this again from the start.
-        progress(0);
-        let handlers = Handlers::REAL;
-        let mut replay = Replay::new(&handlers, exact);
-        for (done, item) in items.iter().enumerate() {
-            replay.step(tx, &item.step).map_err(|e| match e {
-                ReplayError::Refused(why) => anyhow::Error::new(InputError(format!(
-                    "{source_name}:{}:{}: {why}; nothing was imported",
-                    item.line, item.column
-                ))),
-                ReplayError::Storage(e) => e.into(),
-            })?;
-            progress(done as u64 + 1);
-        }
-        replay
-            .finish()
-            .map_err(|e| InputError(format!("{source_name}: {e}; nothing was imported")))?;
-        Ok((
-            replay.appended,
-            replay.present,
-            std::mem::take(&mut replay.log),
-        ))
-    })
-}
-
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let (source_name, text) = read_input(&args.file)?;
-    let (header, items) = parse(&source_name, &text)?;
-    let exact = header.is_some();
+    let log = app::Log::parse(&source_name, &text)?;
     let path = ctx.db_path()?;
     let existed = ctx.db_exists()?;
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let events = items
-        .iter()
-        .filter(|i| matches!(i.step, Step::Event(_)))
-        .count();
-    let bar = progress::bar(items.len() as u64, "importing");
-    let imported = replay_file(&mut store, &source_name, &items, exact, &mut |position| {
-        bar.set_position(position)
-    });
+    let mut app = ctx.app(Access::Write)?;
+    let bar = progress::bar(log.len() as u64, "importing");
+    let imported = app.import(&log, &mut |position| bar.set_position(position));
     bar.finish_and_clear();
-    let (appended, present, log) = match imported {
+    let imported = match imported {
         Ok(imported) => imported,
         Err(e) => {
             // A refused import into a database that was not there leaves
             // nothing behind, not an empty database.
             if !existed {
-                drop(store);
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
+                drop(app);
+                app::remove_new_database(&path);
             }
             return Err(e);
         }
     };
-    ctx.log(&log)?;
+    ctx.log(&imported.log)?;
     let mut failed = 0;
-    if exact {
-        let pending = store
-            .deliveries(DeliveryStatus::Pending, &Default::default())?
-            .len();
+    if imported.exact {
+        let pending = app.deliveries(false, None, None)?.len();
         if pending > 0 {
             ctx.note(&format!(
                 "{pending} deliveries pending, as where the log was exported; `pi7 dispatch` delivers them"
             ))?;
         }
     } else {
-        failed = ctx.settle(&mut store)?;
+        let settled = app.deliver_pending();
+        ctx.diagnose(&mut app)?;
+        failed = settled?;
     }
+    let (appended, present) = (imported.appended, imported.present);
     if ctx.json {
         ctx.json_line(&serde_json::json!({
-            "events": events,
+            "events": imported.events,
             "imported": appended,
             "alreadyPresent": present,
         }))?;
@@ -141,138 +80,5 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
             if appended == 1 { "" } else { "s" }
         )?;
     }
-    super::deliveries_failed(failed)
-}
-
-/// Reads the header and every step of the file, or says where the first
-/// bad line is. `None` for the header: a file of envelopes alone.
-pub fn parse(source_name: &str, text: &str) -> Result<(Option<Header>, Vec<Item>), InputError> {
-    let mut items = Vec::new();
-    let mut header = None;
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
-    let mut start = 0;
-    let mut lines = Lines::default();
-    loop {
-        // Where the next value starts: past the whitespace before it.
-        let rest = &text[start..];
-        let value_start = start + (rest.len() - rest.trim_start().len());
-        match stream.next() {
-            None => break,
-            Some(Ok(value)) => {
-                let (line, column) = lines.locate(text, value_start);
-                let at = |why: String| InputError(format!("{source_name}:{line}:{column}: {why}"));
-                if items.is_empty() && header.is_none() && value.get("format").is_some() {
-                    let found: Header = serde_json::from_value(value)
-                        .map_err(|e| at(format!("not a pi7 export header: {e}")))?;
-                    if found.format != FORMAT {
-                        return Err(at(format!(
-                            "the file is a {:?}, not a {FORMAT:?}",
-                            found.format
-                        )));
-                    }
-                    if found.version > FORMAT_VERSION {
-                        return Err(at(format!(
-                            "the file was written by a newer pi7 (export version {}; this pi7 reads up to {FORMAT_VERSION}); upgrade pi7 to import it",
-                            found.version
-                        )));
-                    }
-                    header = Some(found);
-                    start = stream.byte_offset();
-                    continue;
-                }
-                let raw = &text[value_start..stream.byte_offset()];
-                let step = Step::parse(value, raw).map_err(|(why, inner)| {
-                    let (line, column) = match inner {
-                        Some((1, c)) => (line, column + c - 1),
-                        Some((l, c)) => (line + l - 1, c),
-                        None => (line, column),
-                    };
-                    InputError(format!("{source_name}:{line}:{column}: {why}"))
-                })?;
-                items.push(Item { step, line, column });
-            }
-            Some(Err(e)) => {
-                let line_start = text
-                    .split_inclusive('\n')
-                    .take(e.line().saturating_sub(1))
-                    .map(str::len)
-                    .sum::<usize>();
-                let offset = (line_start + e.column().saturating_sub(1)).min(text.len());
-                let (line, column) = location(text, offset);
-                let message = e.to_string();
-                let suffix = format!(" at line {} column {}", e.line(), e.column());
-                let message = message.strip_suffix(&suffix).unwrap_or(&message);
-                return Err(InputError(format!(
-                    "{source_name}:{line}:{column}: not JSON: {message}"
-                )));
-            }
-        }
-        start = stream.byte_offset();
-    }
-    Ok((header, items))
-}
-
-/// Locates increasing offsets in a text without rescanning it from the start.
-#[derive(Default)]
-struct Lines {
-    /// Where the scan is, the line it is on and where that line starts.
-    offset: usize,
-    line: usize,
-    line_start: usize,
-}
-
-impl Lines {
-    /// 1-based line and column (in characters) of `offset`, which is not
-    /// before the last one located.
-    fn locate(&mut self, text: &str, offset: usize) -> (usize, usize) {
-        let scanned = &text[self.offset..offset];
-        self.line += scanned.matches('\n').count();
-        if let Some(i) = scanned.rfind('\n') {
-            self.line_start = self.offset + i + 1;
-        }
-        self.offset = offset;
-        (
-            self.line + 1,
-            text[self.line_start..offset].chars().count() + 1,
-        )
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn location(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, text[line_start..offset].chars().count() + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reports_the_line_and_column_of_a_bad_envelope() {
-        let good = r#"{"seq":1,"id":"6b91c191-0000-4000-8000-000000000001","topic":"salesorder/request","processId":"6b91c191-0000-4000-8000-000000000002","causationId":null,"source":"web","time":1,"payload":{}}"#;
-        let (_, items) = parse("f", &format!("{good}\n\n{good}\n")).unwrap();
-        assert_eq!(
-            items.iter().map(|i| (i.line, i.column)).collect::<Vec<_>>(),
-            [(1, 1), (3, 1)]
-        );
-        let bad = good.replace("\"source\"", "\"sorce\"");
-        let err = parse("f", &format!("{good}\n  {bad}\n")).err().unwrap().0;
-        assert!(
-            err.starts_with("f:2:") && err.contains("unknown field `sorce`"),
-            "{err}"
-        );
-        let err = parse("f", &format!("{good}\n{{\"seq\": é\n"))
-            .err()
-            .unwrap()
-            .0;
-        assert_eq!(err, "f:2:9: not JSON: expected value");
-        assert!(parse("f", "").unwrap().1.is_empty());
-    }
+    Ok(super::deliveries_failed(failed)?)
 }

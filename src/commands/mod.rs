@@ -27,9 +27,8 @@ pub mod worker;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::app::{self, Access, App, Diagnostic};
+use crate::app::{self, Access, App, Diagnostic, Report};
 use crate::cli::{Cli, Command, GlobalArgs};
-use crate::dispatch::Report;
 use crate::error::{DeliveryFailed, InputError};
 use crate::render;
 use crate::store::{AnyStore, OpenMode};
@@ -45,8 +44,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         .into());
     }
     let mut ctx = Context::new(cli.global, now_from_env()?, out, err);
-    // The commands of the event log (dispatch, verify, import…) are not use
-    // cases of `app` yet and speak anyhow; their errors get a kind here.
+    // `check` (an in-memory world of its own), `rebuild`, `worker` and
+    // `completions` are not use cases of `app` and speak anyhow; their
+    // errors get a kind here.
     match cli.command {
         Command::Submit(args) => submit::run(&mut ctx, args),
         Command::List(args) => list::run(&mut ctx, args),
@@ -57,17 +57,17 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Show(args) => show::run(&mut ctx, args),
         Command::Events(args) => events::run(&mut ctx, args),
         Command::Pending(args) => pending::run(&mut ctx, args),
-        Command::Dispatch(args) => Ok(dispatch::run(&mut ctx, args)?),
-        Command::Redeliver(args) => Ok(redeliver::run(&mut ctx, args)?),
+        Command::Dispatch(args) => dispatch::run(&mut ctx, args),
+        Command::Redeliver(args) => redeliver::run(&mut ctx, args),
         Command::Check(args) => Ok(check::run(&mut ctx, args)?),
-        Command::Verify(args) => Ok(verify::run(&mut ctx, args)?),
+        Command::Verify(args) => verify::run(&mut ctx, args),
         Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
-        Command::Export(args) => Ok(export::run(&mut ctx, args)?),
-        Command::Import(args) => Ok(import::run(&mut ctx, args)?),
+        Command::Export(args) => export::run(&mut ctx, args),
+        Command::Import(args) => import::run(&mut ctx, args),
         Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Relay(args) => relay::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
-        Command::Info(args) => Ok(info::run(&mut ctx, args)?),
+        Command::Info(args) => info::run(&mut ctx, args),
         Command::Worker(args) => Ok(worker::run(&mut ctx, args)?),
     }
 }
@@ -154,7 +154,7 @@ impl<'a> Context<'a> {
     /// PostgreSQL URL (the server holds it; opening says when it cannot).
     pub fn db_exists(&self) -> anyhow::Result<bool> {
         let path = self.db_path()?;
-        Ok(path.to_str().is_some_and(crate::store::is_postgres_url) || path.exists())
+        Ok(app::database_exists(&path))
     }
 
     fn options(&self) -> app::Options {
@@ -176,9 +176,9 @@ impl<'a> Context<'a> {
         Ok(app)
     }
 
-    /// The store itself, for the commands of the event log that are not use
-    /// cases of `app` yet; what [`Context::app`] says of a missing database,
-    /// it says too.
+    /// The store itself, for `rebuild` and `worker`, which are not use cases
+    /// of `app` yet; what [`Context::app`] says of a missing database, it
+    /// says too.
     pub fn open(&mut self, mode: OpenMode) -> anyhow::Result<AnyStore> {
         let store = AnyStore::open(&self.db_path()?, mode)?;
         if !store.on_disk() {
@@ -253,16 +253,6 @@ impl<'a> Context<'a> {
     /// A diagnostic line on stderr.
     pub fn note(&mut self, message: &str) -> std::io::Result<()> {
         writeln!(self.err, "pi7: {message}")
-    }
-
-    /// Delivers everything pending, as every writing command does before it
-    /// returns, unless `--hold` asked to leave it pending. Returns how many
-    /// deliveries failed.
-    pub fn settle(&mut self, store: &mut AnyStore) -> anyhow::Result<usize> {
-        let mut diagnostics = Vec::new();
-        let settled = app::settle(store, &self.options(), &mut diagnostics);
-        self.print_diagnostics(diagnostics)?;
-        settled.map_err(app::Error::into_source)
     }
 
     /// Says on stderr which deliveries failed; returns how many.

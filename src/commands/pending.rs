@@ -1,11 +1,9 @@
 //! `pi7 pending`: the deliveries not handled yet, or parked after failing.
 
 use super::Context;
-use crate::app::lookup::process_of;
 use crate::app::{self, Access};
 use crate::domain::Component;
 use crate::render;
-use crate::store::{DeliveryFilter, Queries};
 
 /// List the deliveries not handled yet (held, or left by an interrupted
 /// command), or with `--failed` those parked after their handler failed
@@ -29,19 +27,6 @@ pub fn component_parser() -> impl clap::builder::TypedValueParser<Value = Compon
     clap::builder::PossibleValuesParser::new(Component::ALL.map(|c| c.as_str())).map(|s| {
         s.parse::<Component>()
             .expect("only known components are possible values")
-    })
-}
-
-/// The deliveries to `component` of the process that `process` names.
-pub fn delivery_filter(
-    store: &dyn Queries,
-    component: Option<Component>,
-    process: Option<&str>,
-) -> anyhow::Result<DeliveryFilter> {
-    Ok(DeliveryFilter {
-        component,
-        process_id: process.map(|text| process_of(store, text)).transpose()?,
-        exclude: Vec::new(),
     })
 }
 

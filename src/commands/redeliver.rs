@@ -3,9 +3,8 @@
 use super::dispatch::print_report;
 use super::pending::component_parser;
 use super::Context;
-use crate::dispatch::{redeliver, subscribers, Handlers, RedeliverError};
+use crate::app::{self, Access};
 use crate::domain::Component;
-use crate::store::{OpenMode, Store};
 
 /// Deliver an already handled event again, as an at-least-once broker may,
 /// or retry a delivery parked after failing
@@ -23,33 +22,15 @@ pub struct Args {
     pub component: Option<Component>,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
-    let mut store = ctx.open(OpenMode::ReadWrite)?;
-    let now = ctx.now;
-    let reports = store.transaction(&mut |tx| {
-        let event = tx
-            .event(args.seq)
-            .map_err(|_| RedeliverError::NoSuchEvent { seq: args.seq })?;
-        let components: Vec<Component> = match args.component {
-            Some(c) => vec![c],
-            None => subscribers(event.topic).to_vec(),
-        };
-        if components.is_empty() {
-            return Err(RedeliverError::Unrouted {
-                seq: args.seq,
-                topic: event.topic,
-            }
-            .into());
-        }
-        components
-            .into_iter()
-            .map(|c| redeliver(tx, args.seq, c, now, &Handlers::REAL))
-            .collect::<anyhow::Result<Vec<_>>>()
-    })?;
+pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
+    let mut app = ctx.app(Access::Write)?;
+    let reports = app.redeliver(args.seq, args.component)?;
     for report in &reports {
         ctx.log(&report.log)?;
         print_report(ctx, report, "redelivered")?;
     }
-    let failed = ctx.report_failures(&reports)? + ctx.settle(&mut store)?;
-    super::deliveries_failed(failed)
+    let failed = ctx.report_failures(&reports)?;
+    let failed_after = app.deliver_pending();
+    ctx.diagnose(&mut app)?;
+    Ok(super::deliveries_failed(failed + failed_after?)?)
 }

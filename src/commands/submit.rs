@@ -127,7 +127,7 @@ fn report_on_interrupt(db: PathBuf, start: u64) {
         // Holding the write lock until exit lets the transaction in flight
         // commit first and no other after it, so what is counted is what
         // stays.
-        let _lock = crate::store::SqliteStore::hold_write_lock(&db);
+        let _lock = app::hold_writes(&db);
         if let Ok(app) = App::open(&db, Access::Read, app::Options::default()) {
             let requests = EventFilter {
                 since: start,

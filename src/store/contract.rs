@@ -356,24 +356,23 @@ fn check_round_trip(script: &[Op]) -> Contents {
 /// The log as `pi7 export` writes it.
 fn export_text(log: &dyn LogSource) -> String {
     let mut out = Vec::new();
-    crate::commands::export::write_log(log, None, &mut out, &mut |_| {}).unwrap();
+    crate::app::write_log(log, None, &mut out, &mut |_| {}).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 /// `text` parsed and replayed into `store` as `pi7 import` does; returns
 /// how many events it appended and how many were present already.
 fn import_text<S: Store>(store: &mut S, text: &str) -> Result<(u64, u64), String> {
-    use crate::commands::import;
-    let (header, items) = import::parse("export.jsonl", text).map_err(|e| e.0)?;
+    let (header, items) = crate::app::parse_log("export.jsonl", text).map_err(|e| e.0)?;
     assert!(header.is_some(), "an export starts with its header");
-    import::replay_file(store, "export.jsonl", &items, true, &mut |_| {})
+    crate::app::replay_file(store, "export.jsonl", &items, true, &mut |_| {})
         .map(|(appended, present, _)| (appended, present))
         .map_err(|e| format!("{e:#}"))
 }
 
 /// `pi7 verify`'s audit finds nothing wrong.
 fn assert_audit_ok<S: Queries + LogSource>(store: &S, what: &str) {
-    let audit = crate::commands::verify::audit(store).unwrap();
+    let audit = crate::app::audit(store).unwrap();
     assert_eq!(audit.violations, Vec::<String>::new(), "{what}: verify");
 }
 
