@@ -300,7 +300,7 @@ fn eight_parallel_writers_lose_nothing_and_never_see_a_locked_database() {
 
 /// A small reproducible sequence of waits, so every run kills at the same
 /// (varied) moments.
-fn waits(count: usize, max_ms: u64) -> Vec<Duration> {
+pub fn waits(count: usize, max_ms: u64) -> Vec<Duration> {
     let mut state: u64 = 0x5eed;
     (0..count)
         .map(|_| {
