@@ -176,6 +176,8 @@ fn walkthrough(env: &TestEnv, db: &str) -> String {
     run(&["events"]);
     run(&["events", "--json", "--process", &process[..8]]);
     run(&["verify"]);
+    run(&["rebuild"]);
+    run(&["--json", "rebuild"]);
     run(&["export"]);
     run(&["confirm", "0000"]);
     run(&["show", "ffffffff"]);
@@ -416,9 +418,13 @@ fn stop_workers(workers: Vec<Worker>, mut printed: Vec<(u64, String)>) -> Vec<St
     stderrs
 }
 
+/// `pi7 verify` passes and `pi7 rebuild` finds every document as the log
+/// makes it.
 fn verify_ok(env: &TestEnv, db: &str) {
     let verify = env.ok(&["--db", db, "verify"]);
     assert!(verify.contains("ok: integrity"), "{verify}");
+    let rebuild = crate::util::parse_json(&env.ok(&["--db", db, "--json", "rebuild"]));
+    assert_eq!(rebuild["differences"], serde_json::json!([]), "{rebuild}");
 }
 
 /// Waits until nothing is pending (the workers are working), bounded.
@@ -1097,4 +1103,53 @@ fn workers_say_when_the_server_is_down_and_carry_on_after_it_restarts() {
     every_delivery_handled_once(&|sql| query(db, None, sql));
     verify_ok(&env, db);
     all_confirmed(&env, db, 40);
+}
+
+#[test]
+fn rebuild_puts_damaged_documents_right_on_postgres_as_on_sqlite() {
+    let Some(pg) = PgDb::new("rebuild_puts_damaged_documents_right_on_postgres_as_on_sqlite")
+    else {
+        return;
+    };
+    let env = TestEnv::new();
+    let sqlite = env.db_text();
+    // The same documents on both, by the order they were stored in.
+    let damage = |row: &str| {
+        [
+            format!("UPDATE reservations SET status = 'bogus' WHERE {row} = (SELECT min({row}) FROM reservations)"),
+            format!("UPDATE salesorders SET document = replace(document, 'pending', 'confirmed') WHERE {row} = (SELECT max({row}) FROM salesorders)"),
+            format!("DELETE FROM reservations WHERE {row} = (SELECT max({row}) FROM reservations)"),
+            "INSERT INTO salesorders (id, process_id, customer, status, document) VALUES ('not-an-id', 'nobody', NULL, 'pending', 'not json')".to_string(),
+        ]
+    };
+    let mut transcripts = Vec::new();
+    for db in [sqlite.as_str(), pg.url.as_str()] {
+        walkthrough(&env, db);
+        for statement in damage(if db == sqlite { "rowid" } else { "row" }) {
+            if db == sqlite {
+                let conn = rusqlite::Connection::open(env.db()).unwrap();
+                conn.execute_batch(&statement).unwrap();
+            } else {
+                pg.sql(&statement);
+            }
+        }
+        assert_ne!(env.run(&["--db", db, "verify"]).code, 0);
+        transcripts.push(anonymize(&format!(
+            "{}{}",
+            env.ok(&["--db", db, "rebuild"]),
+            env.ok(&["--db", db, "rebuild"])
+        )));
+        verify_ok(&env, db);
+    }
+    assert!(
+        transcripts[0].contains("4 differences (now fixed)\n"),
+        "{}",
+        transcripts[0]
+    );
+    assert!(
+        transcripts[0].ends_with(": no differences\n"),
+        "{}",
+        transcripts[0]
+    );
+    assert_eq!(transcripts[1], transcripts[0]);
 }

@@ -15,6 +15,7 @@
 //! and its compile-time query checking needs a database at build time.
 
 mod reads;
+mod rebuild;
 mod tx;
 
 use postgres::error::SqlState;
