@@ -5,9 +5,10 @@ use postgres::Transaction;
 use uuid::Uuid;
 
 use super::super::comparison::{DocumentChange, Replacement, StoredRow};
+use super::super::sqlite::{backoff, MAX_ATTEMPTS};
 use super::super::StoreError;
 use super::tx::PgTx;
-use super::{Conn, PgStore};
+use super::{is_retryable, Conn, PgStore};
 use crate::replay::{LogSource, Rebuilt};
 
 impl PgStore {
@@ -19,8 +20,26 @@ impl PgStore {
     /// worker can commit between the replay and the replacement; this
     /// connection then reads the log in a snapshot taken under that lock,
     /// and the locking one writes and commits. Writers wait meanwhile, as
-    /// they wait for SQLite's write lock.
+    /// they wait for SQLite's write lock. A writer that already held one
+    /// table and wanted another can deadlock with the lock being taken;
+    /// the server ends one of the two, and a rebuild it ended runs again.
     pub fn rebuild_documents(
+        &mut self,
+        replay: &mut dyn FnMut(&dyn LogSource, u64) -> anyhow::Result<Rebuilt>,
+    ) -> anyhow::Result<(Rebuilt, Vec<DocumentChange>)> {
+        let mut attempt = 1;
+        loop {
+            match self.rebuild_once(replay) {
+                Err(e) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn rebuild_once(
         &mut self,
         replay: &mut dyn FnMut(&dyn LogSource, u64) -> anyhow::Result<Rebuilt>,
     ) -> anyhow::Result<(Rebuilt, Vec<DocumentChange>)> {
