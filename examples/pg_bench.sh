@@ -82,17 +82,23 @@ fresh() {
 # count STORE SQL: one number from the store's database.
 count() {
     case $1 in
-    sqlite) sqlite3 "$WORK/bench.db" "$2" ;;
+    sqlite) sqlite3 -cmd ".timeout 5000" "$WORK/bench.db" "$2" ;;
     postgres) psql_bench -c "$2" ;;
     esac
 }
 
+# cpu_ticks: "busy total" jiffies of the whole machine so far.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat; }
+busy() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN { printf "%.0f%%", 100 * (c - a) / (d - b) }'; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2); if (NR % 2) print v[m]; else printf "%.1f\n", (v[m] + v[m + 1]) / 2 }'; }
 
 orders "$ORDERS" >"$WORK/orders.jsonl"
-orders $((HELD / 2)) >"$WORK/held.jsonl"
+# Held work goes in 5,000 orders a submit: on PostgreSQL one transaction
+# takes a lock per order, and the server's default lock table
+# (max_locks_per_transaction 64 x 100 connections) holds about 10,000.
+orders $((HELD / 2)) | split -l 5000 - "$WORK/held-"
 STORES="sqlite postgres"
 declare -A SUBMIT DRAIN CONFIRM
 
@@ -113,9 +119,12 @@ done
 for store in $STORES; do
     for n in $WORKERS; do
         db=$(fresh "$store")
-        "$PI7" --db "$db" --hold submit "$WORK/held.jsonl" >/dev/null 2>&1
+        for part in "$WORK"/held-*; do
+            "$PI7" --db "$db" --hold submit "$part" >/dev/null 2>&1
+        done
         pending=$(count "$store" "SELECT count(*) FROM deliveries WHERE status = 'pending'")
         pids=()
+        read -r busy0 total0 < <(cpu_ticks)
         start=$EPOCHREALTIME
         for _ in $(seq "$n"); do
             "$PI7" --db "$db" worker >/dev/null 2>&1 &
@@ -125,9 +134,10 @@ for store in $STORES; do
             sleep 0.1
         done
         took=$(seconds "$start" "$EPOCHREALTIME")
+        read -r busy1 total1 < <(cpu_ticks)
         kill -TERM "${pids[@]}"
         wait "${pids[@]}" 2>/dev/null || true
-        DRAIN[$store,$n]="$(rate "$pending" "$took")/s"
+        DRAIN[$store,$n]="$(rate "$pending" "$took")/s (CPU $(busy "$busy0" "$total0" "$busy1" "$total1") busy)"
         log "drain   $store, $n worker(s): $pending deliveries in $took s = ${DRAIN[$store,$n]}"
     done
 done

@@ -199,10 +199,19 @@ pub enum StoreError {
     SqliteOnly(&'static str),
     #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
     Injected(usize),
+    /// Not a `#[source]`: [`postgres::describe`] says all of it in one
+    /// line, which the error chain would otherwise print again, hint and
+    /// all, on a line of its own.
     #[error("database error: {}", postgres::describe(.0))]
-    Postgres(#[from] ::postgres::Error),
+    Postgres(::postgres::Error),
     /// Another transaction held a process this one needed while it held
     /// others; the store runs the whole unit of work again.
     #[error("another pi7 kept changing the same orders")]
     Contended,
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        StoreError::Postgres(e)
+    }
 }
