@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dispatch::{dispatch, Plan, Report};
-use crate::store::{AnyStore, OpenMode};
+use crate::store::{AnyStore, OpenMode, StoreError};
 
 /// How long an idle thread waits before it looks again, woken or not.
 const IDLE_WAIT: Duration = Duration::from_millis(500);
@@ -40,7 +40,7 @@ pub fn run_thread(id: usize, db: PathBuf, stop: Arc<AtomicBool>, events: Sender<
     while !stop.load(Ordering::SeqCst) {
         let result = serve(&db, &stop, &events, &mut down, id);
         if let Err(e) = result {
-            let text = format!("{e:#}");
+            let text = reason(&e);
             if down.as_deref() != Some(text.as_str()) {
                 let _ = events.send(Event::Down(id, text.clone()));
                 down = Some(text);
@@ -84,6 +84,15 @@ fn serve(
         }
     }
     Ok(())
+}
+
+/// Why the store failed, in a few words: the caller names the database,
+/// so an error that names it too gives only its detail.
+fn reason(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<StoreError>() {
+        Some(StoreError::CannotOpen { detail, .. }) => detail.clone(),
+        _ => e.to_string(),
+    }
 }
 
 fn sleep_unless_stopped(stop: &AtomicBool, total: Duration) {

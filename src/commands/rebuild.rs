@@ -28,27 +28,24 @@ pub struct Args {}
 pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
     let mut opened = ctx.open(OpenMode::ReadWrite)?;
     let path = opened.name();
-    let store = opened.sqlite_only("rebuild")?;
-    // The write lock is held from reading the log to replacing the
-    // documents, so no command can slip an event in between.
-    let (events, orders, reservations, changes) = store.write_locked(|store| {
-        let (_, last) = store.event_count()?;
+    // The store keeps every writer out from reading the log to replacing
+    // the documents, so no command can slip an event in between.
+    let (rebuilt, changes) = opened.rebuild_documents(&mut |log, last| {
         let bar = progress::bar(last, "replaying");
-        let rebuilt = rebuild(&*store, u64::MAX, &mut |seq| bar.set_position(seq));
+        let rebuilt = rebuild(log, u64::MAX, &mut |seq| bar.set_position(seq));
         bar.finish_and_clear();
-        let rebuilt = rebuilt.map_err(|e| {
+        rebuilt.map_err(|e| {
             Violations(format!(
                 "cannot rebuild the documents of {path}: replaying the log failed: {e}; nothing was written"
             ))
-        })?;
-        let changes = store.replace_documents(&rebuilt)?;
-        Ok((
-            rebuilt.events,
-            rebuilt.sales_orders.len(),
-            rebuilt.reservations.len(),
-            changes,
-        ))
+            .into()
+        })
     })?;
+    let (events, orders, reservations) = (
+        rebuilt.events,
+        rebuilt.sales_orders.len(),
+        rebuilt.reservations.len(),
+    );
 
     if ctx.json {
         let differences: Vec<Value> = changes

@@ -28,7 +28,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     let db = ctx.db_path()?;
     // Open once up front, so that a wrong --db is one clear error, not a
     // worker that retries forever.
-    drop(ctx.open(crate::store::OpenMode::ReadWrite)?);
+    let shown = ctx.open(crate::store::OpenMode::ReadWrite)?.name();
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -52,7 +52,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     loop {
         match events.recv_timeout(Duration::from_millis(100)) {
             Ok(event) => {
-                show(ctx, event, &mut handled)?;
+                show(ctx, &shown, event, &mut handled)?;
                 ctx.out.flush()?;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -66,7 +66,7 @@ pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show(ctx: &mut Context, event: Event, handled: &mut u64) -> anyhow::Result<()> {
+fn show(ctx: &mut Context, db: &str, event: Event, handled: &mut u64) -> anyhow::Result<()> {
     match event {
         Event::Handled(report) => {
             *handled += 1;
@@ -75,7 +75,9 @@ fn show(ctx: &mut Context, event: Event, handled: &mut u64) -> anyhow::Result<()
             ctx.report_failures(std::slice::from_ref(&report))?;
         }
         Event::Down(thread, why) => {
-            ctx.note(&format!("worker {thread}: {why}; retrying"))?;
+            ctx.note(&format!(
+                "worker {thread}: cannot reach the database {db}: {why}; retrying until it is back"
+            ))?;
         }
         Event::Up(thread) => ctx.note(&format!("worker {thread}: the database works again"))?,
     }

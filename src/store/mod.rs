@@ -6,6 +6,7 @@
 //! that only the command line makes (listing, lookups by prefix, following
 //! the log) are inherent methods of `SqliteStore`.
 
+mod comparison;
 #[cfg(test)]
 mod contract;
 mod memory;
@@ -16,14 +17,12 @@ mod sqlite;
 #[cfg(test)]
 mod test_postgres;
 
+pub use comparison::{Change, DocumentChange};
 pub use memory::MemoryStore;
 pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_SCHEMA_VERSION};
 pub use queries::{AnyStore, Queries};
 pub use relay::Lease;
-pub use sqlite::{
-    Change, DocumentChange, DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore,
-    SCHEMA_VERSION,
-};
+pub use sqlite::{DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore, SCHEMA_VERSION};
 
 use uuid::Uuid;
 
@@ -200,12 +199,19 @@ pub enum StoreError {
     SqliteOnly(&'static str),
     #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
     Injected(usize),
+    /// Not a `#[source]`: [`postgres::describe`] says all of it in one
+    /// line, which the error chain would otherwise print again, hint and
+    /// all, on a line of its own.
     #[error("database error: {}", postgres::describe(.0))]
-    Postgres(#[from] ::postgres::Error),
-    #[error("{what} does not run on PostgreSQL yet ({path}); export, import into SQLite and run it there")]
-    Unsupported { path: String, what: String },
+    Postgres(::postgres::Error),
     /// Another transaction held a process this one needed while it held
     /// others; the store runs the whole unit of work again.
     #[error("another pi7 kept changing the same orders")]
     Contended,
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        StoreError::Postgres(e)
+    }
 }

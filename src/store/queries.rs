@@ -9,11 +9,11 @@
 use uuid::Uuid;
 
 use super::{
-    Delivery, DeliveryFilter, DeliveryStatus, DocumentKind, Found, Handling, OpenMode, PgStore,
-    SqliteStore, Store, StoreError, Tx,
+    Delivery, DeliveryFilter, DeliveryStatus, DocumentChange, DocumentKind, Found, Handling,
+    OpenMode, PgStore, SqliteStore, Store, StoreError, Tx,
 };
 use crate::domain::{Envelope, ReservationDoc, SalesOrderDoc, Topic};
-use crate::replay::{LogSource, Step};
+use crate::replay::{LogSource, Rebuilt, Step};
 
 /// The reads the command line makes, outside any unit of work.
 pub trait Queries {
@@ -368,14 +368,21 @@ impl AnyStore {
         }
     }
 
-    /// The SQLite store, for what only it can do yet.
-    pub fn sqlite_only(&mut self, command: &str) -> Result<&mut SqliteStore, StoreError> {
+    /// Replays the log with `replay` (given the log and its last seq) and
+    /// makes the stored documents exactly what it made, with no other
+    /// writer in between: `pi7 rebuild`'s work, in one transaction.
+    pub fn rebuild_documents(
+        &mut self,
+        replay: &mut dyn FnMut(&dyn LogSource, u64) -> anyhow::Result<Rebuilt>,
+    ) -> anyhow::Result<(Rebuilt, Vec<DocumentChange>)> {
         match self {
-            AnyStore::Sqlite(s) => Ok(s),
-            AnyStore::Postgres(p) => Err(StoreError::Unsupported {
-                path: p.shown().to_string(),
-                what: format!("`pi7 {command}`"),
+            AnyStore::Sqlite(s) => s.write_locked(|store| {
+                let (_, last) = store.event_count()?;
+                let rebuilt = replay(&*store, last)?;
+                let changes = store.replace_documents(&rebuilt)?;
+                Ok((rebuilt, changes))
             }),
+            AnyStore::Postgres(p) => p.rebuild_documents(replay),
         }
     }
 

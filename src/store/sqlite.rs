@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+use super::comparison::{DocumentChange, Replacement, StoredRow};
 use super::{
     Delivery, DeliveryFilter, DeliveryStatus, Finished, Handling, Pick, Store, StoreError, Tx,
 };
@@ -1312,66 +1313,6 @@ pub(super) fn to_json<T: serde::Serialize>(doc: &T) -> String {
     serde_json::to_string(doc).expect("documents always serialize")
 }
 
-// ---- rebuilding documents from the log (`pi7 rebuild`) ----
-
-/// How a stored document differed from a rebuild of the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// Stored, but not as the log makes it (document or filter columns).
-    Changed,
-    /// The log makes it but it was not stored.
-    Missing,
-    /// Stored, but the log does not make it.
-    Extra,
-}
-
-impl Change {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Change::Changed => "changed",
-            Change::Missing => "missing",
-            Change::Extra => "extra",
-        }
-    }
-}
-
-/// One document that [`SqliteStore::replace_documents`] found different
-/// from the rebuild, and replaced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DocumentChange {
-    /// [`DocumentKind::SalesOrder`] or [`DocumentKind::Reservation`].
-    pub kind: DocumentKind,
-    /// As stored (which may not be an id at all) or as rebuilt.
-    pub id: String,
-    pub process_id: String,
-    pub change: Change,
-    /// The stored document (a JSON string of the stored text when that is
-    /// not JSON), if one was stored.
-    pub stored: Option<serde_json::Value>,
-    /// The rebuilt document, if the log makes one.
-    pub rebuilt: Option<serde_json::Value>,
-    /// Filter columns that did not say what the document says.
-    pub columns: Vec<String>,
-}
-
-/// A stored document row, as `replace_documents` reads it.
-struct StoredRow {
-    rowid: i64,
-    id: String,
-    process_id: String,
-    /// Sales orders only.
-    customer: Option<String>,
-    status: String,
-    document: String,
-}
-
-impl StoredRow {
-    fn document_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.document)
-            .unwrap_or_else(|_| serde_json::Value::String(self.document.clone()))
-    }
-}
-
 impl SqliteStore {
     /// Runs `work` inside one writing transaction (`BEGIN IMMEDIATE`) on
     /// this store, so that everything it reads and writes through the
@@ -1432,76 +1373,36 @@ impl SqliteStore {
         if self.conn.is_autocommit() {
             return self.write_locked(|store| store.replace_documents(rebuilt));
         }
-        let mut orders = compare(
-            &self.stored_rows(
-                "SELECT rowid, id, process_id, customer, status, document
-                 FROM salesorders ORDER BY rowid",
-            )?,
-            &rebuilt.sales_orders,
-        );
-        let mut reservations = compare(
-            &self.stored_rows(
-                "SELECT rowid, id, process_id, NULL, status, document
-                 FROM reservations ORDER BY rowid",
-            )?,
-            &rebuilt.reservations,
-        );
-
-        // What the log makes but is not stored comes last, in the order
-        // the processes began, reservations in the order of their lines.
-        let mut first_seq = std::collections::HashMap::new();
-        for process_id in orders
-            .missing
-            .iter()
-            .map(|d| d.process_id)
-            .chain(reservations.missing.iter().map(|d| d.process_id))
-        {
-            if let std::collections::hash_map::Entry::Vacant(entry) = first_seq.entry(process_id) {
-                entry.insert(self.first_seq_of(process_id)?);
-            }
-        }
-        let line_index = |doc: &ReservationDoc| {
-            rebuilt
-                .sales_orders
-                .get(&doc.process_id)
-                .and_then(|o| {
-                    o.object
-                        .reservations
-                        .iter()
-                        .position(|l| l.reservation_id == doc.id)
-                })
-                .unwrap_or(usize::MAX)
-        };
-        orders
-            .missing
-            .sort_by_key(|d| (first_seq[&d.process_id], d.id));
-        reservations
-            .missing
-            .sort_by_key(|d| (first_seq[&d.process_id], line_index(d), d.object.id, d.id));
-
+        let orders = self.stored_rows(
+            "SELECT rowid, id, process_id, customer, status, document
+             FROM salesorders ORDER BY rowid",
+        )?;
+        let reservations = self.stored_rows(
+            "SELECT rowid, id, process_id, NULL, status, document
+             FROM reservations ORDER BY rowid",
+        )?;
+        let plan = Replacement::plan(&orders, &reservations, rebuilt, &mut |process_id| {
+            self.first_seq_of(process_id)
+        })?;
         // Deletions first, so that what is re-added never meets a stale row.
-        for rowid in &orders.delete {
+        for rowid in &plan.delete_orders {
             self.conn
                 .prepare_cached("DELETE FROM salesorders WHERE rowid = ?1")?
                 .execute([rowid])?;
         }
-        for rowid in &reservations.delete {
+        for rowid in &plan.delete_reservations {
             self.conn
                 .prepare_cached("DELETE FROM reservations WHERE rowid = ?1")?
                 .execute([rowid])?;
         }
         let mut tx = SqliteTx::new(&self.conn);
-        for doc in orders.written() {
+        for doc in &plan.orders {
             tx.save_sales_order(doc)?;
         }
-        for doc in reservations.written() {
+        for doc in &plan.reservations {
             tx.save_reservation(doc)?;
         }
-        let mut changes = orders.changes;
-        changes.extend(orders.missing.iter().map(|d| missing(*d)));
-        changes.extend(reservations.changes);
-        changes.extend(reservations.missing.iter().map(|d| missing(*d)));
-        Ok(changes)
+        Ok(plan.changes)
     }
 
     /// The event with this id, if the log has it.
@@ -1539,197 +1440,5 @@ impl SqliteStore {
             .prepare_cached("SELECT min(seq) FROM events WHERE process_id = ?1")?
             .query_row([process_id.to_string()], |r| r.get(0))?;
         Ok(seq.map_or(u64::MAX, |s| s as u64))
-    }
-}
-
-/// A document as `replace_documents` compares it with its stored row.
-trait StoredDocument: serde::Serialize {
-    const KIND: DocumentKind;
-    /// The key of the rebuilt collection that `row` stands for.
-    fn key_of(row: &StoredRow) -> Option<Uuid>;
-    fn id(&self) -> Uuid;
-    fn process_id(&self) -> Uuid;
-    /// The filter columns of `row` that do not say what `self` says.
-    fn wrong_columns(&self, row: &StoredRow) -> Vec<String>;
-    /// Whether `row` can be rewritten in place (else deleted and re-added).
-    fn fits(&self, row: &StoredRow) -> bool;
-}
-
-impl StoredDocument for SalesOrderDoc {
-    const KIND: DocumentKind = DocumentKind::SalesOrder;
-    fn key_of(row: &StoredRow) -> Option<Uuid> {
-        Uuid::parse_str(&row.process_id).ok()
-    }
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn process_id(&self) -> Uuid {
-        self.process_id
-    }
-    fn wrong_columns(&self, row: &StoredRow) -> Vec<String> {
-        let mut columns = Vec::new();
-        column_check(
-            &mut columns,
-            "id",
-            Some(&row.id),
-            Some(&self.id.to_string()),
-        );
-        column_check(
-            &mut columns,
-            "customer",
-            row.customer.as_deref(),
-            self.object.customer.as_deref(),
-        );
-        column_check(
-            &mut columns,
-            "status",
-            Some(&row.status),
-            Some(self.object.status.as_str()),
-        );
-        columns
-    }
-    fn fits(&self, row: &StoredRow) -> bool {
-        row.id == self.id.to_string()
-    }
-}
-
-impl StoredDocument for ReservationDoc {
-    const KIND: DocumentKind = DocumentKind::Reservation;
-    fn key_of(row: &StoredRow) -> Option<Uuid> {
-        Uuid::parse_str(&row.id).ok()
-    }
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn process_id(&self) -> Uuid {
-        self.process_id
-    }
-    fn wrong_columns(&self, row: &StoredRow) -> Vec<String> {
-        let mut columns = Vec::new();
-        column_check(
-            &mut columns,
-            "process_id",
-            Some(&row.process_id),
-            Some(&self.process_id.to_string()),
-        );
-        column_check(
-            &mut columns,
-            "status",
-            Some(&row.status),
-            Some(self.object.status.as_str()),
-        );
-        columns
-    }
-    fn fits(&self, row: &StoredRow) -> bool {
-        row.process_id == self.process_id.to_string()
-    }
-}
-
-/// How one stored collection differs from its rebuild.
-struct Comparison<'a, D> {
-    delete: Vec<i64>,
-    /// Rewritten in place.
-    save: Vec<&'a D>,
-    /// Re-added after their stale row is deleted.
-    add: Vec<&'a D>,
-    /// Made by the log, not stored at all.
-    missing: Vec<&'a D>,
-    changes: Vec<DocumentChange>,
-}
-
-impl<'a, D> Comparison<'a, D> {
-    fn written(&self) -> impl Iterator<Item = &'a D> + '_ {
-        self.save
-            .iter()
-            .chain(&self.add)
-            .chain(&self.missing)
-            .copied()
-    }
-}
-
-fn compare<'a, D: StoredDocument>(
-    rows: &[StoredRow],
-    rebuilt: &'a BTreeMap<Uuid, D>,
-) -> Comparison<'a, D> {
-    let mut comparison = Comparison {
-        delete: Vec::new(),
-        save: Vec::new(),
-        add: Vec::new(),
-        missing: Vec::new(),
-        changes: Vec::new(),
-    };
-    let mut seen = std::collections::HashSet::new();
-    for row in rows {
-        let doc = D::key_of(row).and_then(|key| rebuilt.get(&key).filter(|_| seen.insert(key)));
-        let Some(doc) = doc else {
-            comparison.delete.push(row.rowid);
-            comparison.changes.push(DocumentChange {
-                kind: D::KIND,
-                id: row.id.clone(),
-                process_id: row.process_id.clone(),
-                change: Change::Extra,
-                stored: Some(row.document_value()),
-                rebuilt: None,
-                columns: Vec::new(),
-            });
-            continue;
-        };
-        let expected = serde_json::to_value(doc).expect("documents always serialize");
-        let columns = doc.wrong_columns(row);
-        let stored = row.document_value();
-        if stored == expected && columns.is_empty() {
-            continue;
-        }
-        if doc.fits(row) {
-            comparison.save.push(doc);
-        } else {
-            comparison.delete.push(row.rowid);
-            comparison.add.push(doc);
-        }
-        comparison.changes.push(DocumentChange {
-            kind: D::KIND,
-            id: doc.id().to_string(),
-            process_id: doc.process_id().to_string(),
-            change: Change::Changed,
-            stored: Some(stored),
-            rebuilt: Some(expected),
-            columns,
-        });
-    }
-    comparison.missing = rebuilt
-        .iter()
-        .filter(|(key, _)| !seen.contains(*key))
-        .map(|(_, doc)| doc)
-        .collect();
-    comparison
-}
-
-/// The change that adds a document the log makes but the store lacks.
-fn missing<D: StoredDocument>(doc: &D) -> DocumentChange {
-    DocumentChange {
-        kind: D::KIND,
-        id: doc.id().to_string(),
-        process_id: doc.process_id().to_string(),
-        change: Change::Missing,
-        stored: None,
-        rebuilt: Some(serde_json::to_value(doc).expect("documents always serialize")),
-        columns: Vec::new(),
-    }
-}
-
-/// Notes a filter column that does not say what the document says.
-fn column_check(
-    found: &mut Vec<String>,
-    column: &str,
-    stored: Option<&str>,
-    expected: Option<&str>,
-) {
-    if stored != expected {
-        let show = |v: Option<&str>| v.map_or("NULL".to_string(), |v| format!("'{v}'"));
-        found.push(format!(
-            "column {column} is {} but should be {}",
-            show(stored),
-            show(expected)
-        ));
     }
 }

@@ -311,6 +311,15 @@ fn points(count: usize, max: usize) -> Vec<usize> {
         .collect()
 }
 
+/// A small reproducible sequence of waits under `max_ms`, so every run
+/// kills at the same (varied) moments.
+pub fn waits(count: usize, max_ms: u64) -> Vec<std::time::Duration> {
+    points(count, max_ms as usize)
+        .into_iter()
+        .map(|ms| std::time::Duration::from_millis(ms as u64 - 1))
+        .collect()
+}
+
 #[test]
 fn killing_pi7_at_any_moment_loses_nothing_and_the_next_command_finishes_the_work() {
     const ORDERS: usize = 500;

@@ -15,6 +15,7 @@
 //! and its compile-time query checking needs a database at build time.
 
 mod reads;
+mod rebuild;
 mod relay;
 mod tx;
 
@@ -225,7 +226,13 @@ fn connect(url: &str, shown: &str, schema: Option<&str>) -> Result<Client, Store
 /// What went wrong, in one line: the server's message when it sent one.
 pub fn describe(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        return db.message().to_string();
+        // The server's hint is worth a reader's time ("You might need to
+        // increase max_locks_per_transaction.") but arrives as a line of
+        // its own.
+        return match db.hint() {
+            Some(hint) => format!("{} ({})", db.message(), hint.replace('\n', " ")),
+            None => db.message().to_string(),
+        };
     }
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);

@@ -406,6 +406,19 @@ impl Tx for PgTx<'_> {
 
     fn save_sales_order(&mut self, doc: &SalesOrderDoc) -> Result<(), StoreError> {
         self.lock_or_retry(doc.process_id)?;
+        self.upsert_sales_order(doc)
+    }
+
+    fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
+        self.lock_or_retry(doc.process_id)?;
+        self.upsert_reservation(doc)
+    }
+}
+
+impl PgTx<'_> {
+    /// Writes a sales order by id, taking no lock: the caller holds the
+    /// process lock, or (a rebuild) keeps every writer out.
+    pub(super) fn upsert_sales_order(&mut self, doc: &SalesOrderDoc) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO salesorders (id, process_id, customer, status, document)
              VALUES ($1, $2, $3, $4, $5)
@@ -423,8 +436,7 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn save_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
-        self.lock_or_retry(doc.process_id)?;
+    pub(super) fn upsert_reservation(&mut self, doc: &ReservationDoc) -> Result<(), StoreError> {
         self.execute(
             "INSERT INTO reservations (id, process_id, status, document)
              VALUES ($1, $2, $3, $4)
