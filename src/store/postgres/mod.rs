@@ -170,6 +170,7 @@ impl PgStore {
         let Conn { client, statements } = self.conn.get_mut();
         let tx = client.transaction()?;
         let mut pg = PgTx::new(tx, statements);
+        pg.pass_gate(false)?;
         let value = work(&mut pg)?;
         if pg.added_deliveries {
             pg.tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL])?;

@@ -15,14 +15,13 @@ impl PgStore {
     /// Replays the log with `replay` (given the log and its last seq) and
     /// makes the stored documents exactly what it made, in one transaction.
     ///
-    /// A second connection locks the tables against writers (`EXCLUSIVE`
-    /// lets readers through) before anything is read, so no command or
-    /// worker can commit between the replay and the replacement; this
-    /// connection then reads the log in a snapshot taken under that lock,
-    /// and the locking one writes and commits. Writers wait meanwhile, as
-    /// they wait for SQLite's write lock. A writer that already held one
-    /// table and wanted another can deadlock with the lock being taken;
-    /// the server ends one of the two, and a rebuild it ended runs again.
+    /// A second connection passes the writers' gate exclusively (see
+    /// `tx.rs`) before anything is read, so no command or worker can commit
+    /// between the replay and the replacement; this connection then reads
+    /// the log in a snapshot taken behind the gate, and the gated one writes
+    /// and commits. Writers wait meanwhile, as they wait for SQLite's write
+    /// lock; readers go on. Should the server still end it (a deadlock it
+    /// detected), it runs again.
     pub fn rebuild_documents(
         &mut self,
         replay: &mut dyn FnMut(&dyn LogSource, u64) -> anyhow::Result<Rebuilt>,
@@ -45,37 +44,36 @@ impl PgStore {
     ) -> anyhow::Result<(Rebuilt, Vec<DocumentChange>)> {
         let mut writer = self.reconnect()?;
         let Conn { client, statements } = writer.conn.get_mut();
-        let mut tx = client.transaction().map_err(StoreError::from)?;
-        tx.batch_execute(
-            "LOCK TABLE events, deliveries, salesorders, reservations IN EXCLUSIVE MODE",
-        )
-        .map_err(StoreError::from)?;
+        let tx = client.transaction().map_err(StoreError::from)?;
+        let mut pg = PgTx::new(tx, statements);
+        pg.pass_gate(true)?;
         let (_, last) = self.event_count()?;
         let rebuilt = replay(self, last)?;
 
         let orders = stored_rows(
-            &mut tx,
+            &mut pg.tx,
             "SELECT row, id, process_id, customer, status, document
              FROM salesorders ORDER BY row",
         )?;
         let reservations = stored_rows(
-            &mut tx,
+            &mut pg.tx,
             "SELECT row, id, process_id, NULL, status, document
              FROM reservations ORDER BY row",
         )?;
         let plan = Replacement::plan(&orders, &reservations, &rebuilt, &mut |process_id| {
-            first_seq_of(&mut tx, process_id)
+            first_seq_of(&mut pg.tx, process_id)
         })?;
         // Deletions first, so that what is re-added never meets a stale row.
         for row in &plan.delete_orders {
-            tx.execute("DELETE FROM salesorders WHERE row = $1", &[row])
+            pg.tx
+                .execute("DELETE FROM salesorders WHERE row = $1", &[row])
                 .map_err(StoreError::from)?;
         }
         for row in &plan.delete_reservations {
-            tx.execute("DELETE FROM reservations WHERE row = $1", &[row])
+            pg.tx
+                .execute("DELETE FROM reservations WHERE row = $1", &[row])
                 .map_err(StoreError::from)?;
         }
-        let mut pg = PgTx::new(tx, statements);
         for doc in &plan.orders {
             pg.upsert_sales_order(doc)?;
         }

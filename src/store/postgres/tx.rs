@@ -17,6 +17,12 @@
 //!   transaction (appends to commit); reading, deciding and claiming run in
 //!   parallel.
 //!
+//! Before either, every unit of work takes **the writers' gate** shared, as
+//! its first statement; `pi7 rebuild` takes it exclusively, so it waits for
+//! the writers in flight and holds off new ones while it replaces the
+//! documents. (Locking the tables instead deadlocked with writers that held
+//! one table and wanted another, and the server then ended the rebuild.)
+//!
 //! Deadlocks are avoided by order rather than detected: a transaction waits
 //! for a lock only while it holds no other advisory lock, and takes the
 //! append lock last; otherwise it only tries, and a failed try is
@@ -34,6 +40,9 @@ use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc
 /// The two-key advisory lock of the log (two-key locks do not overlap with
 /// the one-key process locks).
 const APPEND_LOCK: (i32, i32) = (0x0070_6937, 1);
+
+/// The writers' gate: shared by every unit of work, exclusive for a rebuild.
+const WRITERS_GATE: (i32, i32) = (0x0070_6937, 2);
 
 pub(super) const ENVELOPE_COLUMNS: &str =
     "SELECT seq, id, topic, process_id, causation_id, source, time, payload FROM events";
@@ -111,6 +120,19 @@ impl<'a> PgTx<'a> {
     fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let statement = self.statement(sql)?;
         Ok(self.tx.execute(&statement, params)?)
+    }
+
+    /// Passes the writers' gate: the first thing a unit of work does, while
+    /// it holds no other lock. `exclusive` (a rebuild) waits until no other
+    /// writer is in a transaction, and keeps them all out until it commits.
+    pub(super) fn pass_gate(&mut self, exclusive: bool) -> Result<(), StoreError> {
+        let sql = if exclusive {
+            "SELECT pg_advisory_xact_lock($1, $2)"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared($1, $2)"
+        };
+        self.execute(sql, &[&WRITERS_GATE.0, &WRITERS_GATE.1])?;
+        Ok(())
     }
 
     /// Takes the lock of `process_id` for the rest of the transaction:
