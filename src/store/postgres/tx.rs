@@ -24,9 +24,11 @@
 //! one table and wanted another, and the server then ended the rebuild.)
 //!
 //! Deadlocks are avoided by order rather than detected: a transaction waits
-//! for a lock only while it holds no other advisory lock, and takes the
-//! append lock last; otherwise it only tries, and a failed try is
-//! [`StoreError::Contended`], which the store retries whole.
+//! for a lock only while it holds no other advisory lock but its shared
+//! pass through the gate (only a rebuild, which holds nothing else, waits
+//! against that), and takes the append lock last; otherwise it only tries,
+//! and a failed try is [`StoreError::Contended`], which the store retries
+//! whole.
 
 use postgres::types::ToSql;
 use postgres::{Row, Statement, Transaction};
