@@ -374,6 +374,16 @@ impl Worker {
     }
 }
 
+/// A test that fails midway leaves no worker behind.
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Copies everything `from` says into `into`, until it closes.
 fn drain(
     mut from: impl std::io::Read + Send + 'static,
