@@ -193,8 +193,10 @@ pub enum StoreError {
     Busy { attempts: u32 },
     #[error("the database holds data this pi7 cannot read: {0}")]
     Corrupt(String),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// Not a `#[source]`, for the reason given at `Postgres`: SQLite's
+    /// message and its code's would otherwise be printed again after it.
+    #[error("database error: {}", describe_sqlite(.0))]
+    Sqlite(rusqlite::Error),
     #[error("{0} is not available on PostgreSQL yet; use an SQLite database")]
     SqliteOnly(&'static str),
     #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
@@ -208,6 +210,31 @@ pub enum StoreError {
     /// others; the store runs the whole unit of work again.
     #[error("another pi7 kept changing the same orders")]
     Contended,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e)
+    }
+}
+
+/// SQLite's failure in one line: its own message, and for a full disk
+/// what that means for the user, instead of the code's generic words.
+fn describe_sqlite(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    match e {
+        rusqlite::Error::SqliteFailure(failure, message) => match failure.code {
+            ErrorCode::DiskFull => {
+                "the disk is full; free some space and run the command again".into()
+            }
+            ErrorCode::SystemIoFailure => format!(
+                "{} (is the disk full or gone?)",
+                message.as_deref().unwrap_or("disk I/O error")
+            ),
+            _ => message.clone().unwrap_or_else(|| failure.to_string()),
+        },
+        other => other.to_string(),
+    }
 }
 
 impl From<::postgres::Error> for StoreError {

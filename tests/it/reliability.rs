@@ -789,6 +789,11 @@ fn on_a_full_disk(command: Breakable) {
             break;
         }
         assert_eq!(run.code, 4, "{page} pages free: {}", run.stderr);
+        assert!(
+            run.stderr.contains("disk is full") || run.stderr.contains("is the disk full"),
+            "{page} pages free: the error names the full disk: {}",
+            run.stderr
+        );
         let before = (before.0.as_str(), before.1);
         endings.push(assert_no_ghost(
             &env, &command, &args, before, &run, &expected,
