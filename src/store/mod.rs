@@ -197,8 +197,6 @@ pub enum StoreError {
     /// message and its code's would otherwise be printed again after it.
     #[error("database error: {}", describe_sqlite(.0))]
     Sqlite(rusqlite::Error),
-    #[error("{0} is not available on PostgreSQL yet; use an SQLite database")]
-    SqliteOnly(&'static str),
     #[error("cannot write to the database: write {0} failed (PI7_FAIL_AT_WRITE)")]
     Injected(usize),
     /// Not a `#[source]`: [`postgres::describe`] says all of it in one
