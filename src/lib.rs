@@ -22,7 +22,6 @@ pub mod operations;
 pub mod render;
 pub mod replay;
 pub mod store;
-pub mod worker;
 
 use std::io::{ErrorKind, Write};
 use std::process::ExitCode;

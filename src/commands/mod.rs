@@ -31,7 +31,6 @@ use crate::app::{self, Access, App, Diagnostic, Report};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{DeliveryFailed, InputError};
 use crate::render;
-use crate::store::{AnyStore, OpenMode};
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()> {
@@ -44,9 +43,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         .into());
     }
     let mut ctx = Context::new(cli.global, now_from_env()?, out, err);
-    // `check` (an in-memory world of its own), `rebuild`, `worker` and
-    // `completions` are not use cases of `app` and speak anyhow; their
-    // errors get a kind here.
+    // `check` (an in-memory world of its own) and `completions` are not use
+    // cases of `app` and speak anyhow; their errors get a kind here.
     match cli.command {
         Command::Submit(args) => submit::run(&mut ctx, args),
         Command::List(args) => list::run(&mut ctx, args),
@@ -61,14 +59,14 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> app::Result<()
         Command::Redeliver(args) => redeliver::run(&mut ctx, args),
         Command::Check(args) => Ok(check::run(&mut ctx, args)?),
         Command::Verify(args) => verify::run(&mut ctx, args),
-        Command::Rebuild(args) => Ok(rebuild::run(&mut ctx, args)?),
+        Command::Rebuild(args) => rebuild::run(&mut ctx, args),
         Command::Export(args) => export::run(&mut ctx, args),
         Command::Import(args) => import::run(&mut ctx, args),
         Command::Serve(args) => serve::run(&mut ctx, args),
         Command::Relay(args) => relay::run(&mut ctx, args),
         Command::Completions(args) => Ok(completions::run(&mut ctx, args)?),
         Command::Info(args) => info::run(&mut ctx, args),
-        Command::Worker(args) => Ok(worker::run(&mut ctx, args)?),
+        Command::Worker(args) => worker::run(&mut ctx, args),
     }
 }
 
@@ -174,17 +172,6 @@ impl<'a> Context<'a> {
             self.no_database_yet()?;
         }
         Ok(app)
-    }
-
-    /// The store itself, for `rebuild` and `worker`, which are not use cases
-    /// of `app` yet; what [`Context::app`] says of a missing database, it
-    /// says too.
-    pub fn open(&mut self, mode: OpenMode) -> anyhow::Result<AnyStore> {
-        let store = AnyStore::open(&self.db_path()?, mode)?;
-        if !store.on_disk() {
-            self.no_database_yet()?;
-        }
-        Ok(store)
     }
 
     fn no_database_yet(&mut self) -> anyhow::Result<()> {

@@ -4,9 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{progress, Context};
-use crate::error::Violations;
-use crate::replay::rebuild;
-use crate::store::{Change, DocumentChange, DocumentKind, OpenMode};
+use crate::app::{Access, Change, DocumentChange, DocumentKind};
 
 /// How many differing fields a line names before it says "and N more".
 const MAX_FIELDS: usize = 4;
@@ -25,22 +23,17 @@ const MAX_VALUE: usize = 60;
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
-    let mut opened = ctx.open(OpenMode::ReadWrite)?;
-    let path = opened.name();
-    // The store keeps every writer out from reading the log to replacing
-    // the documents, so no command can slip an event in between.
-    let (rebuilt, changes) = opened.rebuild_documents(&mut |log, last| {
-        let bar = progress::bar(last, "replaying");
-        let rebuilt = rebuild(log, u64::MAX, &mut |seq| bar.set_position(seq));
+pub fn run(ctx: &mut Context, _args: Args) -> crate::app::Result<()> {
+    let mut app = ctx.app(Access::Write)?;
+    let mut bar = None;
+    let rebuilt = app.rebuild(&mut |seq, last| {
+        bar.get_or_insert_with(|| progress::bar(last, "replaying"))
+            .set_position(seq)
+    });
+    if let Some(bar) = bar {
         bar.finish_and_clear();
-        rebuilt.map_err(|e| {
-            Violations(format!(
-                "cannot rebuild the documents of {path}: replaying the log failed: {e}; nothing was written"
-            ))
-            .into()
-        })
-    })?;
+    }
+    let (rebuilt, changes) = rebuilt?;
     let (events, orders, reservations) = (
         rebuilt.events,
         rebuilt.sales_orders.len(),
@@ -62,12 +55,13 @@ pub fn run(ctx: &mut Context, _args: Args) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        return ctx.json_line(&json!({
+        ctx.json_line(&json!({
             "events": events,
             "salesorders": orders,
             "reservations": reservations,
             "differences": differences,
-        }));
+        }))?;
+        return Ok(());
     }
     for change in &changes {
         writeln!(

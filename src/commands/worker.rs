@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::dispatch::print_report;
 use super::Context;
+use crate::app::worker::{run_thread, Event};
+use crate::app::Access;
 use crate::error::InputError;
-use crate::worker::{run_thread, Event};
 
 /// Handle pending deliveries as they appear, until Ctrl-C or SIGTERM
 ///
@@ -24,11 +25,11 @@ pub struct Args {
     pub concurrency: u16,
 }
 
-pub fn run(ctx: &mut Context, args: Args) -> anyhow::Result<()> {
+pub fn run(ctx: &mut Context, args: Args) -> crate::app::Result<()> {
     let db = ctx.db_path()?;
     // Open once up front, so that a wrong --db is one clear error, not a
     // worker that retries forever.
-    let shown = ctx.open(crate::store::OpenMode::ReadWrite)?.name();
+    let shown = ctx.app(Access::Write)?.name();
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
