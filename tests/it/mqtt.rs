@@ -515,6 +515,35 @@ fn two_relays_and_an_outside_service(
     let order = env.json(&["--db", db, "show", process]);
     assert_eq!(order["object"]["status"], "cancelled", "{order:#}");
 
+    // Another service's order, cancelled through the broker (twice: the
+    // second changes nothing).
+    let other = "6b91c191-1f2e-4d3c-8b4a-0000000000a2";
+    let request = json!({"processId": other, "salesorder": {
+        "customer": "someone", "reservations": [{"id": 1, "reserved": "a boat"}]}});
+    publish(broker, "salesorder/request", request.to_string().as_bytes());
+    wait_for("the second request in the log", || {
+        events().iter().any(|e| text(&e["processId"]) == other)
+    });
+    let cancel = json!({"id": other, "reason": "changed my mind"}).to_string();
+    publish(broker, "pi7/command/cancel", cancel.as_bytes());
+    publish(broker, "pi7/command/cancel", cancel.as_bytes());
+    wait_for("the cancellation of the second order", || {
+        env.json(&["--db", db, "show", other])["object"]["status"] == "cancelled"
+    });
+    let of_other: Vec<String> = events()
+        .iter()
+        .filter(|e| text(&e["processId"]) == other)
+        .map(|e| text(&e["topic"]))
+        .collect();
+    assert_eq!(
+        of_other,
+        [
+            "salesorder/request",
+            "salesorder/cancel",
+            "reservation/release"
+        ]
+    );
+
     // The first relay stops; the second takes over from where the broker
     // acknowledged, and publishes what lands after.
     wait_for_log_on(sub, &events());
