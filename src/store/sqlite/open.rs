@@ -1,0 +1,269 @@
+//! Opening a database: creating it, checking that it is pi7's, migrating
+//! its schema.
+
+use super::*;
+
+/// Why a database in `dir` cannot be written, and what to do.
+fn read_only_dir_detail(dir: &Path) -> String {
+    format!(
+        "its directory {} is read-only (or cannot be written), so SQLite cannot create the \
+         -wal and -shm files it keeps beside the database; make the directory writable or \
+         move the database to one that is",
+        dir.display()
+    )
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it (and its directory) when
+    /// writing and it does not exist yet. A file that is not a pi7 database,
+    /// or that a newer pi7 wrote, is refused and left exactly as it was.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Self, StoreError> {
+        let display = path.display().to_string();
+        let exists = path.exists();
+        let read_only_file = exists
+            && std::fs::metadata(path)
+                .map(|m| m.permissions().readonly())
+                .unwrap_or(false);
+        if mode == OpenMode::ReadWrite && read_only_file {
+            return Err(StoreError::ReadOnly { path: display });
+        }
+        // SQLite keeps -wal and -shm files beside the database; in a
+        // read-only directory it cannot make them, and would only say
+        // "unable to open database file". Reading can do without them.
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let read_only_dir = dir.metadata().is_ok_and(|m| m.permissions().readonly());
+        if mode == OpenMode::ReadWrite && read_only_dir {
+            return Err(StoreError::CannotOpen {
+                path: display,
+                detail: read_only_dir_detail(dir),
+            });
+        }
+        let read_only_file = read_only_file || (exists && read_only_dir);
+        if mode == OpenMode::ReadOnly && !exists {
+            // Reading a database that is not there shows an empty one, and
+            // does not leave a new file behind a mistyped --db.
+            let mut store = Self::in_memory()?;
+            store.path = path.to_path_buf();
+            return Ok(store);
+        }
+        if !exists {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::CannotOpen {
+                    path: display.clone(),
+                    detail: format!("cannot create {}: {e}", dir.display()),
+                })?;
+            }
+        }
+        let opened = if read_only_file {
+            // Immutable: SQLite reads the file as it is and creates no -wal
+            // or -shm beside it, which would be left read-only too and keep
+            // writes failing after the file is made writable again.
+            Connection::open_with_flags(
+                immutable_uri(path),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        } else {
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        };
+        let conn = opened.map_err(|e| StoreError::CannotOpen {
+            path: display.clone(),
+            detail: match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::CannotOpen) => read_only_dir_detail(dir),
+                _ => e.to_string(),
+            },
+        })?;
+        conn.busy_timeout(busy_timeout())?;
+        // The bundled SQLite is built with STAT4, under which a statement
+        // whose WHERE compares a bound value with an indexed column is
+        // compiled again whenever that value changes (a third of the time of
+        // `pi7 confirm -` went to recompiling the prefix lookups). pi7 keeps
+        // no statistics, so plans never depend on the values anyway: ask for
+        // stable plans.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        if mode == OpenMode::ReadOnly && is_fresh(&conn) {
+            // An empty file (or an SQLite file with nothing in it) reads as
+            // an empty database and stays exactly as it is: only a command
+            // that writes makes it a pi7 database.
+            let mut store = Self::in_memory()?;
+            store.path = path.to_path_buf();
+            return Ok(store);
+        }
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            grouped: false,
+        };
+        // Many processes opening one file at once can see SQLITE_BUSY
+        // (e.g. while another recovers the WAL) despite the busy timeout.
+        let mut attempt = 1;
+        loop {
+            match store.check_and_migrate(read_only_file) {
+                Err(StoreError::Sqlite(e)) if is_busy_code(e.sqlite_error_code()) => {
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(StoreError::Busy { attempts: attempt });
+                    }
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                other => return other.map(|()| store),
+            }
+        }
+    }
+
+    /// Takes the write lock of the database file at `path` on a connection
+    /// of its own and keeps it while the connection lives, waiting (up to
+    /// the busy timeout) for a writer in flight to commit. `None` when the
+    /// path is no SQLite file or the lock cannot be had.
+    pub fn hold_write_lock(path: &Path) -> Option<Connection> {
+        if !path.is_file() {
+            return None;
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
+        conn.busy_timeout(busy_timeout()).ok()?;
+        conn.execute_batch("BEGIN IMMEDIATE").ok()?;
+        Some(conn)
+    }
+
+    /// An empty database in memory, for tests and benchmarks.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        let mut store = SqliteStore {
+            conn,
+            path: PathBuf::from(":memory:"),
+            grouped: false,
+        };
+        store.check_and_migrate(false)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// False for a database in memory: what a read-only open of a path that
+    /// holds no database yet gives.
+    pub fn on_disk(&self) -> bool {
+        self.conn.path().is_some_and(|p| !p.is_empty())
+    }
+
+    pub(super) fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn check_and_migrate(&mut self, read_only: bool) -> Result<(), StoreError> {
+        let path = self.display_path();
+        let not_pi7 = |detail: &str| StoreError::NotPi7 {
+            path: path.clone(),
+            detail: detail.to_string(),
+        };
+        let header = self.conn.query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id()),
+                    (SELECT user_version FROM pragma_user_version()),
+                    (SELECT count(*) FROM sqlite_master)",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        );
+        let (application_id, version, objects) = match header {
+            Ok(h) => h,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(not_pi7("the file is not an SQLite database"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let fresh = application_id == 0 && version == 0 && objects == 0;
+        if !fresh && application_id != APPLICATION_ID {
+            return Err(not_pi7("it is an SQLite database of another application"));
+        }
+        if version < 0 {
+            return Err(not_pi7(&format!(
+                "it has an unknown schema version {version}"
+            )));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if read_only {
+            if version < SCHEMA_VERSION {
+                return Err(StoreError::ReadOnly { path });
+            }
+            return Ok(());
+        }
+        // WAL lets readers go on while one process writes; NORMAL syncs at
+        // checkpoints, not at every commit (see the README on durability).
+        self.conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if version < SCHEMA_VERSION {
+            self.migrate(version)?;
+        }
+        Ok(())
+    }
+
+    /// Runs every migration from `from` on, all in one transaction.
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current == from {
+            for migration in &MIGRATIONS[from as usize..] {
+                tx.execute_batch(migration)?;
+            }
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Whether the file holds nothing yet: no pi7 marks and no tables. A file
+/// SQLite cannot read at all is not fresh; opening reports it.
+fn is_fresh(conn: &Connection) -> bool {
+    conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id()) = 0
+            AND (SELECT user_version FROM pragma_user_version()) = 0
+            AND (SELECT count(*) FROM sqlite_master) = 0",
+        [],
+        |r| r.get::<_, bool>(0),
+    )
+    .unwrap_or(false)
+}
+
+/// `file:PATH?immutable=1`, with the characters a URI gives meaning to
+/// escaped.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
