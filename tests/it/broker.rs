@@ -36,7 +36,19 @@ pub struct Broker {
     dir: tempfile::TempDir,
     pub port: u16,
     child: Option<Child>,
+    /// A second listener's configuration (see [`Broker::start_secure`]).
+    secure: String,
 }
+
+/// The TLS listener of [`Broker::start_secure`]: its port, the CA that
+/// signed its certificate, and the one user it lets in.
+pub struct Secure {
+    pub port: u16,
+    pub ca: PathBuf,
+}
+
+/// The user and password the TLS listener takes.
+pub const USER: (&str, &str) = ("pi7", "s3cret");
 
 impl Broker {
     /// A running broker, or `None` (after saying so) when mosquitto is not
@@ -58,9 +70,103 @@ impl Broker {
             dir,
             port,
             child: None,
+            secure: String::new(),
         };
         broker.restart();
         Some(broker)
+    }
+
+    /// A broker with, beside its plain listener, a second one that takes
+    /// only TLS (a certificate for 127.0.0.1 from a CA made here with
+    /// `openssl`) and only [`USER`] with its password.
+    pub fn start_secure(test: &str) -> Option<(Broker, Secure)> {
+        let mut broker = Broker::start(test)?;
+        broker.stop();
+        let dir = broker.dir.path().to_path_buf();
+        let run = |program: &str, args: &[&str]| {
+            let output = Command::new(program)
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+            assert!(
+                output.status.success(),
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        run(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=pi7 test CA",
+            ],
+        );
+        run(
+            "openssl",
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        );
+        run(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "san.cnf",
+                "-out",
+                "server.pem",
+            ],
+        );
+        run("mosquitto_passwd", &["-b", "-c", "passwd", USER.0, USER.1]);
+        let port = free_port();
+        let d = dir.display();
+        broker.secure = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {d}/passwd\n\
+             cafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n"
+        );
+        broker.restart();
+        wait_for("the TLS listener", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Some((
+            broker,
+            Secure {
+                port,
+                ca: dir.join("ca.pem"),
+            },
+        ))
     }
 
     pub fn url(&self) -> String {
@@ -71,13 +177,18 @@ impl Broker {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "the broker is running already");
         let config = self.dir.path().join("mosquitto.conf");
+        // Each listener has its own settings, so the test's subscriber on
+        // the plain one needs no password while the TLS one demands it; as
+        // root, mosquitto keeps root (its files are in the test's directory).
         std::fs::write(
             &config,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n\
-                 persistence true\npersistence_location {}/\n",
+                "per_listener_settings true\nuser root\nmax_queued_messages 100000\n\
+                 persistence true\npersistence_location {}/\n\
+                 listener {} 127.0.0.1\nallow_anonymous true\n{}",
+                self.dir.path().display(),
                 self.port,
-                self.dir.path().display()
+                self.secure
             ),
         )
         .expect("writing mosquitto.conf");

@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 
 use serde_json::{json, Value};
 
-use crate::broker::{publish, Broker, Heard, Subscriber};
+use crate::broker::{publish, Broker, Heard, Subscriber, USER};
 use crate::util::{example, text, wait_for, TestEnv};
 
 /// A running `pi7 relay`, its stderr kept in a file of the test's directory.
@@ -19,13 +19,19 @@ struct Relay {
 
 impl Relay {
     fn start(env: &TestEnv, broker: &Broker, extra: &[&str]) -> Relay {
+        Relay::start_at(env, &broker.url(), extra, &[])
+    }
+
+    /// A relay on the broker at `url`, with `vars` in its environment.
+    fn start_at(env: &TestEnv, url: &str, extra: &[&str], vars: &[(&str, &str)]) -> Relay {
         let stderr = env
             .dir()
             .join(format!("relay-{}.err", uuid::Uuid::new_v4().simple()));
         let child = env
             .std_cmd_at(crate::util::NOW)
-            .args(["relay", "--mqtt", &broker.url(), "--lease", "1s"])
+            .args(["relay", "--mqtt", url, "--lease", "1s"])
             .args(extra)
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -640,4 +646,46 @@ fn two_relays_share_one_postgres_database_and_an_outside_service_uses_the_inbox(
             .collect()
     };
     two_relays_and_an_outside_service(&broker, &env, &sub, &pg.url, &letters);
+}
+
+#[test]
+fn the_relay_speaks_tls_and_gives_its_password_from_the_url_or_the_environment() {
+    let Some((broker, secure)) = Broker::start_secure("mqtt over TLS with a password") else {
+        return;
+    };
+    let env = TestEnv::new();
+    // The test listens on the broker's plain listener; pi7 may only use the
+    // TLS one, and only with the password.
+    let sub = Subscriber::new(&broker, "#");
+    env.submit(&example("order.json"));
+    let ca = secure.ca.to_str().unwrap();
+
+    let wrong = format!(
+        "mqtts://{}:wrong-password@127.0.0.1:{}",
+        USER.0, secure.port
+    );
+    let refused = Relay::start_at(&env, &wrong, &[], &[("PI7_MQTT_CA", ca)]);
+    wait_for("the relay to say the broker refused it", || {
+        refused
+            .stderr()
+            .contains("cannot reach the broker at mqtts://")
+    });
+    let stderr = refused.terminate();
+    assert!(!stderr.contains("wrong-password"), "{stderr}");
+    assert!(sub.heard().is_empty(), "{:?}", sub.heard());
+
+    let url = format!("mqtts://127.0.0.1:{}", secure.port);
+    let relay = Relay::start_at(
+        &env,
+        &url,
+        &[],
+        &[
+            ("PI7_MQTT_CA", ca),
+            ("PI7_MQTT_USERNAME", USER.0),
+            ("PI7_MQTT_PASSWORD", USER.1),
+        ],
+    );
+    let events = wait_for_log(&sub, &env);
+    relay.terminate();
+    assert_heard_exactly_the_log(&sub.heard(), &events);
 }

@@ -464,15 +464,24 @@ fn held_work_with_a_worker_ends_as_a_plain_submit(db_plain: &str, db_worker: &st
         if hold {
             wait_until_settled(&env, db);
         }
-        let reservations = array(&env.ok(&["--db", db, "--json", "list", "reservations"]));
-        let ids: Vec<&str> = reservations
+        // Christophe's first line is rejected, every other confirmed:
+        // chosen by content, since workers store documents in the order
+        // they finish and listings follow that order.
+        let orders = array(&env.ok(&["--db", db, "--json", "list"]));
+        let christophe = orders
             .iter()
-            .map(|r| r["_id"].as_str().unwrap())
-            .collect();
+            .find(|o| o["object"]["customer"] == "christophe")
+            .map(|o| o["processId"].clone())
+            .expect("christophe's order");
+        let reservations = array(&env.ok(&["--db", db, "--json", "list", "reservations"]));
+        let (rejected, confirmed): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+            reservations
+                .iter()
+                .partition(|r| r["processId"] == christophe && r["object"]["id"] == 1);
         let mut confirm = vec!["confirm"];
-        confirm.extend(ids.iter().skip(1));
+        confirm.extend(confirmed.iter().map(|r| r["_id"].as_str().unwrap()));
         with_hold(&confirm);
-        with_hold(&["reject", ids[0]]);
+        with_hold(&["reject", rejected[0]["_id"].as_str().unwrap()]);
         if hold {
             wait_until_settled(&env, db);
         }
