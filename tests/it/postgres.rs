@@ -1231,3 +1231,40 @@ fn rebuild_puts_damaged_documents_right_on_postgres_as_on_sqlite() {
     );
     assert_eq!(transcripts[1], transcripts[0]);
 }
+
+/// One command on more orders than a default server's lock table has
+/// entries (`max_locks_per_transaction` × `max_connections`, 6,400): each
+/// new process would have held a lock until the commit, and the submit
+/// failed with "out of shared memory".
+#[test]
+fn a_command_on_fifteen_thousand_new_orders_fits_a_default_lock_table() {
+    let Some(pg) = PgDb::new("a_command_on_fifteen_thousand_new_orders_fits_a_default_lock_table")
+    else {
+        return;
+    };
+    let env = TestEnv::new();
+    let orders: String = (0..15_000)
+        .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a\"}}]}}\n"))
+        .collect();
+    let file = env.write("many.jsonl", &orders);
+    let run = env.run(&["--db", &pg.url, "--hold", "submit", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("30000 deliveries pending"),
+        "{}",
+        run.stderr
+    );
+    let count = |sql: &str| pg.sql(sql)[0].get::<_, i64>(0);
+    assert_eq!(
+        count("SELECT count(DISTINCT process_id) FROM events"),
+        15_000
+    );
+    // The first deliveries of many processes in one batch take their locks
+    // as before, and the log verifies.
+    env.ok(&["--db", &pg.url, "dispatch", "--limit", "2000"]);
+    assert_eq!(
+        count("SELECT count(*) FROM deliveries WHERE status = 'done'"),
+        2000
+    );
+    env.ok(&["--db", &pg.url, "verify"]);
+}

@@ -62,6 +62,10 @@ pub(super) struct PgTx<'a> {
     command: Option<u64>,
     /// Process locks held (by key).
     locked: HashSet<i64>,
+    /// Processes this transaction brings into the log (see `append`): no
+    /// other transaction can see or change them until it commits, so they
+    /// need no lock.
+    fresh: HashSet<Uuid>,
     /// The next seq, once the append lock is held.
     next_seq: Option<u64>,
     /// When the append lock was taken after the last `last_seq()`: the log's
@@ -71,6 +75,11 @@ pub(super) struct PgTx<'a> {
     /// Whether workers should be woken when this commits.
     pub(super) added_deliveries: bool,
 }
+
+/// How many process locks a transaction takes before it looks for new
+/// processes that need none (see `append`); PostgreSQL's default lock table
+/// holds 64 per connection.
+const LOCKS_BEFORE_FRESH: usize = 256;
 
 /// The advisory lock key of a process.
 pub(super) fn process_key(process_id: Uuid) -> i64 {
@@ -86,6 +95,7 @@ impl<'a> PgTx<'a> {
             statements,
             command: None,
             locked: HashSet::new(),
+            fresh: HashSet::new(),
             next_seq: None,
             position_at_lock: None,
             added_deliveries: false,
@@ -159,7 +169,7 @@ impl<'a> PgTx<'a> {
     }
 
     fn lock_or_retry(&mut self, process_id: Uuid) -> Result<(), StoreError> {
-        if self.lock_process(process_id)? {
+        if self.fresh.contains(&process_id) || self.lock_process(process_id)? {
             Ok(())
         } else {
             Err(StoreError::Contended)
@@ -212,7 +222,28 @@ impl<'a> PgTx<'a> {
 
 impl Tx for PgTx<'_> {
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
-        self.lock_or_retry(event.process_id)?;
+        // Each process lock is an entry of the server's lock table until
+        // commit, which holds a few thousand in all: a command that brings
+        // in many new processes (a bulk submit or import) would fill it. Once
+        // it holds many, a process with no event in the log yet is taken as
+        // new instead: under the append lock, held from the first append to
+        // the commit, no other transaction can append to it, and it has no
+        // documents or deliveries for anyone to change before this commits.
+        let process = event.process_id;
+        if self.locked.len() >= LOCKS_BEFORE_FRESH
+            && self.next_seq.is_some()
+            && !self.locked.contains(&process_key(process))
+            && !self.fresh.contains(&process)
+            && self
+                .query_opt(
+                    "SELECT 1 FROM events WHERE process_id = $1 LIMIT 1",
+                    &[&process.to_string()],
+                )?
+                .is_none()
+        {
+            self.fresh.insert(process);
+        }
+        self.lock_or_retry(process)?;
         let seq = self.next_seq()?;
         let command = match event.causation_id {
             Some(_) => None,
