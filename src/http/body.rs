@@ -12,6 +12,19 @@ use super::error::ApiError;
 /// The largest body pi7 reads: far more than any order a person types.
 pub const MAX_BODY: usize = 256 * 1024;
 
+/// How much of a body declared too large pi7 still reads (and drops)
+/// before it answers 413: a client that is still sending when the answer
+/// comes and the connection closes meets a broken pipe, not the 413.
+const DRAIN_LIMIT: usize = 4 * MAX_BODY;
+
+fn too_large() -> ApiError {
+    ApiError::http(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the request body is larger than {MAX_BODY} bytes"),
+    )
+}
+
 /// What errors call a request body, as the command line names a file.
 pub const SOURCE: &str = "request body";
 
@@ -47,15 +60,22 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "a request body must be JSON, sent with Content-Type: application/json",
             ));
         }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if let Some(length) = declared.filter(|&n| n > MAX_BODY) {
+            if length <= DRAIN_LIMIT {
+                let _ = axum::body::to_bytes(req.into_body(), DRAIN_LIMIT).await;
+            }
+            return Err(too_large());
+        }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e: BytesRejection| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::http(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "too_large",
-                        format!("the request body is larger than {MAX_BODY} bytes"),
-                    )
+                    too_large()
                 } else {
                     ApiError::bad_input(format!("cannot read the request body: {e}"))
                 }
