@@ -23,7 +23,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 use std::cell::RefCell;
 
-use super::sqlite::{backoff, MAX_ATTEMPTS};
+use super::sqlite::retrying;
 use super::{Store, StoreError, Tx};
 use tx::{PgTx, Statements};
 
@@ -185,19 +185,7 @@ impl Store for PgStore {
         &mut self,
         work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let mut attempt = 1;
-        loop {
-            match self.run_once(work) {
-                Err(e) if is_retryable(&e) => {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy { attempts: attempt }.into());
-                    }
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        retrying(is_retryable, || self.run_once(work))
     }
 }
 

@@ -105,19 +105,8 @@ impl SqliteStore {
         };
         // Many processes opening one file at once can see SQLITE_BUSY
         // (e.g. while another recovers the WAL) despite the busy timeout.
-        let mut attempt = 1;
-        loop {
-            match store.check_and_migrate(read_only_file) {
-                Err(StoreError::Sqlite(e)) if is_busy_code(e.sqlite_error_code()) => {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy { attempts: attempt });
-                    }
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
-                }
-                other => return other.map(|()| store),
-            }
-        }
+        retrying(busy, || store.check_and_migrate(read_only_file))?;
+        Ok(store)
     }
 
     /// Takes the write lock of the database file at `path` on a connection

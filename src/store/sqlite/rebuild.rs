@@ -13,26 +13,7 @@ impl SqliteStore {
         &mut self,
         work: impl FnOnce(&mut Self) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let mut attempt = 1;
-        loop {
-            match self.conn.execute_batch("BEGIN IMMEDIATE") {
-                Ok(()) => break,
-                Err(e) if is_busy_code(e.sqlite_error_code()) => {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy { attempts: attempt }.into());
-                    }
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
-                }
-                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {
-                    return Err(StoreError::ReadOnly {
-                        path: self.display_path(),
-                    }
-                    .into())
-                }
-                Err(e) => return Err(StoreError::from(e).into()),
-            }
-        }
+        self.begin_immediate()?;
         let result = work(self).and_then(|value| {
             self.conn
                 .execute_batch("COMMIT")

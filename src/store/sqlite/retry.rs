@@ -20,34 +20,71 @@ pub(super) fn busy_timeout() -> Duration {
 }
 pub(in crate::store) const MAX_ATTEMPTS: u32 = 8;
 
+/// Runs `once` until it succeeds or fails for good: an error `retryable`
+/// accepts (a busy database, a lost lock race) is tried again after a
+/// backoff, [`MAX_ATTEMPTS`] times in all, and then is
+/// [`StoreError::Busy`]. Both stores retry every unit of work so.
+pub(in crate::store) fn retrying<T, E: From<StoreError>>(
+    retryable: impl Fn(&E) -> bool,
+    mut once: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let mut attempt = 1;
+    loop {
+        match once() {
+            Err(e) if retryable(&e) => {
+                if attempt >= MAX_ATTEMPTS {
+                    return Err(StoreError::Busy { attempts: attempt }.into());
+                }
+                std::thread::sleep(backoff(attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether SQLite said the database is busy (or locked).
+pub(super) fn busy(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sqlite(e) if is_busy_code(e.sqlite_error_code()))
+}
+
+impl SqliteStore {
+    /// `e`, or, when SQLite refused to write a read-only database, the
+    /// error that names it so.
+    pub(super) fn read_only_named(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Sqlite(inner)
+                if inner.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+            {
+                StoreError::ReadOnly {
+                    path: self.display_path(),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens one write transaction that the units of work run until
     /// [`end_group`](Self::end_group) share, each in a savepoint of its own:
     /// each still lands whole or not at all, and all of them cost one commit.
     /// Taking the write lock is retried while the database is busy.
     pub fn begin_group(&mut self) -> Result<(), StoreError> {
-        let mut attempt = 1;
-        loop {
-            match self.conn.execute_batch("BEGIN IMMEDIATE") {
-                Ok(()) => {
-                    self.grouped = true;
-                    return Ok(());
-                }
-                Err(e) if is_busy_code(e.sqlite_error_code()) => {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy { attempts: attempt });
-                    }
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
-                }
-                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) => {
-                    return Err(StoreError::ReadOnly {
-                        path: self.display_path(),
-                    })
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.begin_immediate()?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    /// Takes the write lock (`BEGIN IMMEDIATE`), retried while the database
+    /// is busy.
+    pub(super) fn begin_immediate(&self) -> Result<(), StoreError> {
+        retrying(busy, || {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(StoreError::from)
+        })
+        .map_err(|e| self.read_only_named(e))
     }
 
     /// Commits (or, when `commit` is false, rolls back) what the group's
@@ -94,35 +131,15 @@ impl SqliteStore {
         &mut self,
         work: &mut dyn FnMut(&rusqlite::Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut attempt = 1;
-        loop {
-            let result = self
+        retrying(busy, || {
+            let tx = self
                 .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(StoreError::from)
-                .and_then(|tx| {
-                    let value = work(&tx)?;
-                    tx.commit()?;
-                    Ok(value)
-                });
-            match result {
-                Err(StoreError::Sqlite(e)) if is_busy_code(e.sqlite_error_code()) => {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy { attempts: attempt });
-                    }
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
-                }
-                Err(StoreError::Sqlite(e))
-                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
-                {
-                    return Err(StoreError::ReadOnly {
-                        path: self.display_path(),
-                    })
-                }
-                other => return other,
-            }
-        }
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .map_err(|e| self.read_only_named(e))
     }
 }
 
@@ -131,25 +148,16 @@ impl Store for SqliteStore {
         &mut self,
         work: &mut dyn FnMut(&mut dyn Tx) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let mut attempt = 1;
-        loop {
-            match self.run_once(work) {
-                Err(e) if is_busy(&e) => {
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(StoreError::Busy { attempts: attempt }.into());
-                    }
-                    std::thread::sleep(backoff(attempt));
-                    attempt += 1;
+        retrying(is_busy, || self.run_once(work)).map_err(|e| {
+            if is_read_only(&e) {
+                StoreError::ReadOnly {
+                    path: self.display_path(),
                 }
-                Err(e) if is_read_only(&e) => {
-                    return Err(StoreError::ReadOnly {
-                        path: self.display_path(),
-                    }
-                    .into())
-                }
-                other => return other,
+                .into()
+            } else {
+                e
             }
-        }
+        })
     }
 }
 
