@@ -42,7 +42,7 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// Deliveries handled per transaction. Each delivery is atomic on its own;
 /// grouping them saves a commit (and its WAL writes) per delivery, and a
 /// thousand still keeps the write lock for tens of milliseconds, not seconds.
-const BATCH: usize = 1024;
+pub const BATCH: usize = 1024;
 
 pub fn subscribers(topic: Topic) -> &'static [Component] {
     ROUTES
@@ -233,6 +233,47 @@ pub fn dispatch<S: Store>(
         }
     }
     Ok(delivered)
+}
+
+/// Handles, inside the caller's transaction, the pending deliveries of
+/// `published` and of whatever handling them publishes, in the order they
+/// were created (as a FIFO drain takes them), at most `limit` of them.
+/// Writing commands call it in the transaction that records them, so a
+/// command and its first consequences cost one commit, not two. Returns
+/// what happened, and whether deliveries of theirs are left for later.
+pub fn deliver_published(
+    tx: &mut dyn Tx,
+    published: &[Envelope],
+    limit: usize,
+    handlers: &Handlers,
+) -> Result<(Vec<Report>, bool), StoreError> {
+    let mut waiting: std::collections::VecDeque<(u64, Component)> = routed(published).collect();
+    let mut reports = Vec::new();
+    while let Some((seq, component)) = waiting.pop_front() {
+        let Some(delivery) = tx.delivery(seq, component)? else {
+            continue;
+        };
+        if delivery.status != DeliveryStatus::Pending {
+            continue;
+        }
+        if reports.len() == limit {
+            return Ok((reports, true));
+        }
+        let report = deliver(tx, &delivery, handlers)?;
+        waiting.extend(routed(&report.published));
+        reports.push(report);
+    }
+    Ok((reports, false))
+}
+
+/// Each (event, component) pair the routing table makes of `events`, in
+/// the order their deliveries were created.
+fn routed(events: &[Envelope]) -> impl Iterator<Item = (u64, Component)> + '_ {
+    events.iter().flat_map(|event| {
+        subscribers(event.topic)
+            .iter()
+            .map(move |component| (event.seq, *component))
+    })
 }
 
 /// Takes the next delivery of `order`. A random order reads the pending set

@@ -20,6 +20,15 @@ pub struct Acted {
     pub log: Vec<String>,
 }
 
+impl Acted {
+    /// Adds what another command of the same unit of work did.
+    pub fn absorb(&mut self, other: Acted) {
+        self.changed |= other.changed;
+        self.published.extend(other.published);
+        self.log.extend(other.log);
+    }
+}
+
 /// Why a command cannot be carried out. Nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refused {

@@ -79,6 +79,11 @@ impl App {
     /// failed. Apart from [`redeliver`](Self::redeliver) so that a face
     /// can show what the redelivery did even when this fails.
     pub fn deliver_pending(&mut self) -> Result<usize> {
-        settle(&mut self.store, &self.options, &mut self.diagnostics)
+        settle(
+            &mut self.store,
+            &self.options,
+            &mut self.diagnostics,
+            Vec::new(),
+        )
     }
 }

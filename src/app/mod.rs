@@ -44,8 +44,10 @@ pub use write::{Decided, Decision, Submitted};
 use std::path::{Path, PathBuf};
 
 use crate::dispatch::{self as dispatcher, Plan};
+use crate::operations::Acted;
 use crate::store::{
-    AnyStore, DeliveryStatus as StoreDeliveryStatus, OpenMode, Queries, StoreError,
+    AnyStore, DeliveryFilter, DeliveryStatus as StoreDeliveryStatus, OpenMode, Pick, Queries,
+    Store, StoreError, Tx,
 };
 
 /// Whether a face means to write.
@@ -76,11 +78,31 @@ pub enum Diagnostic {
     Note(String),
 }
 
+/// What a writing use case does in its transaction: its result, and what
+/// it did.
+type UnitOfWork<'a, T> = dyn FnMut(&mut dyn Tx) -> anyhow::Result<(T, Acted)> + 'a;
+
+/// Checkpoints a database whose writer does not ([`App::defer_checkpoints`]).
+pub struct Checkpoints(crate::store::Checkpointer);
+
+impl Checkpoints {
+    /// Copies the WAL into the database when it has grown big enough, not
+    /// waiting for anyone.
+    pub fn run(&self) -> Result<()> {
+        Ok(self.0.run()?)
+    }
+}
+
 /// One open database and how to use it.
 pub struct App {
     store: AnyStore,
     options: Options,
     diagnostics: Vec<Diagnostic>,
+    /// Set when a use case's own transaction left nothing pending.
+    settled: bool,
+    /// Deliveries that failed in a use case's own transaction: the
+    /// delivery after it does not try them a second time.
+    failed: Vec<i64>,
 }
 
 /// The database file a face names, or the platform default.
@@ -136,6 +158,8 @@ impl App {
             store: AnyStore::open(path, mode)?,
             options,
             diagnostics: Vec::new(),
+            settled: false,
+            failed: Vec::new(),
         })
     }
 
@@ -186,6 +210,17 @@ impl App {
         Ok(self.store.begin_group()?)
     }
 
+    /// On SQLite, stops this connection from checkpointing the WAL at its
+    /// commits and returns what does instead, for a thread of the face's
+    /// to run after commits ([`Checkpoints::run`]). `None` on PostgreSQL,
+    /// where the server checkpoints.
+    pub fn defer_checkpoints(&self) -> Result<Option<Checkpoints>> {
+        match &self.store {
+            AnyStore::Sqlite(s) if s.on_disk() => Ok(Some(Checkpoints(s.defer_checkpoints()?))),
+            _ => Ok(None),
+        }
+    }
+
     /// Commits the group [`begin_group`](Self::begin_group) started; a
     /// commit that fails undoes every write of the group.
     pub fn end_group(&mut self) -> Result<()> {
@@ -209,20 +244,70 @@ impl App {
         self.diagnostics.push(Diagnostic::Note(message));
     }
 
+    /// Runs a writing use case's unit of work and, unless the options hold
+    /// deliveries back, delivers in the same transaction what it published
+    /// and what handling that publishes (a batch of it at most): a command
+    /// and its consequences are one commit, not two. `work` returns its
+    /// result and what it did; the log of what it did joins the
+    /// diagnostics. Anything still pending afterwards (held work, or more
+    /// than a batch) is left to [`settle`](Self::settle), which tells the
+    /// face apart what was recorded from what failed after it.
+    fn record<T>(&mut self, work: &mut UnitOfWork<T>) -> Result<T> {
+        let deliver = !self.options.hold;
+        let (result, acted, reports, more) = self.store.transaction(&mut |tx| {
+            let (result, acted) = work(tx)?;
+            if !deliver {
+                return Ok((result, acted, Vec::new(), false));
+            }
+            let (reports, more) = dispatcher::deliver_published(
+                tx,
+                &acted.published,
+                dispatcher::BATCH,
+                &dispatcher::Handlers::REAL,
+            )?;
+            // Other work pending (held by an earlier command, say) is
+            // delivered after this commit, as before.
+            let more = more || tx.next_pending(Pick::First, &Default::default())?.is_some();
+            Ok((result, acted, reports, more))
+        })?;
+        self.log(acted.log);
+        self.failed = reports
+            .iter()
+            .filter(|r| matches!(r.result, Handled::Failed { parked: false, .. }))
+            .map(|r| r.delivery.key)
+            .collect();
+        self.settled = !more;
+        report(&reports, &self.options, &mut self.diagnostics);
+        Ok(result)
+    }
+
     /// Delivers everything pending, as every writing use case does before it
-    /// returns, unless the options hold deliveries back.
+    /// returns, unless the options hold deliveries back or the use case's
+    /// own transaction delivered everything already.
     fn settle(&mut self) -> Result<()> {
-        settle(&mut self.store, &self.options, &mut self.diagnostics).map(|_failed| ())
+        if std::mem::take(&mut self.settled) && !self.options.hold {
+            return Ok(());
+        }
+        let exclude = std::mem::take(&mut self.failed);
+        settle(
+            &mut self.store,
+            &self.options,
+            &mut self.diagnostics,
+            exclude,
+        )
+        .map(|_failed| ())
     }
 }
 
-/// Delivers everything pending on `store` (or, when `options` hold, says
-/// how much waits), adding to `diagnostics` what the delivery had to say.
-/// Returns how many deliveries failed.
+/// Delivers everything pending on `store` but the deliveries `exclude`
+/// names (those that failed in this run already) or, when `options` hold,
+/// says how much waits, adding to `diagnostics` what the delivery had to
+/// say. Returns how many deliveries failed.
 fn settle(
     store: &mut AnyStore,
     options: &Options,
     diagnostics: &mut Vec<Diagnostic>,
+    exclude: Vec<i64>,
 ) -> Result<usize> {
     if options.hold {
         let pending = store
@@ -236,20 +321,34 @@ fn settle(
     // Only what will be shown is kept: a drain of a million deliveries must
     // not hold a million reports.
     let mut reports = Vec::new();
-    dispatcher::dispatch(store, &Plan::drain(), &mut |r| {
+    let plan = Plan {
+        filter: DeliveryFilter {
+            exclude,
+            ..Default::default()
+        },
+        ..Plan::drain()
+    };
+    dispatcher::dispatch(store, &plan, &mut |r| {
         if options.log || matches!(r.result, Handled::Failed { .. }) {
             reports.push(r.clone());
         }
     })?;
-    let failures = failure_notes(&reports);
+    Ok(report(&reports, options, diagnostics))
+}
+
+/// Adds to `diagnostics` a note for each delivery that failed and, when
+/// `options` keep the workflow log, every delivery's log. Returns how many
+/// failed.
+fn report(reports: &[Report], options: &Options, diagnostics: &mut Vec<Diagnostic>) -> usize {
+    let failures = failure_notes(reports);
     let failed = failures.len();
     diagnostics.extend(failures.into_iter().map(Diagnostic::Note));
     if options.log {
         for report in reports {
-            diagnostics.extend(report.log.into_iter().map(Diagnostic::Log));
+            diagnostics.extend(report.log.iter().cloned().map(Diagnostic::Log));
         }
     }
-    Ok(failed)
+    failed
 }
 
 /// One note for each delivery whose handler failed.

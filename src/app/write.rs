@@ -13,9 +13,9 @@ use crate::domain::order::OrderRequest;
 use crate::domain::saga;
 use crate::domain::{ReservationDoc, ReservationStatus, SalesOrderDoc};
 use crate::error::InputError;
-use crate::operations::{self, Refused};
+use crate::operations::{self, Acted, Refused};
 use crate::render;
-use crate::store::{DocumentKind, Queries, Store, StoreError};
+use crate::store::{DocumentKind, Queries, StoreError};
 
 /// One submitted (or amended) order as it stands after delivery.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -63,15 +63,19 @@ impl App {
     pub fn submit(&mut self, orders: &[OrderRequest]) -> Result<Vec<Submitted>> {
         let now = self.now();
         let processes: Vec<Uuid> = orders.iter().map(|_| Uuid::new_v4()).collect();
-        let log = self.store.transaction(&mut |tx| {
-            let mut log = Vec::new();
+        self.record(&mut |tx| {
+            let mut all = Acted::default();
             for (order, process_id) in orders.iter().zip(&processes) {
-                let acted = operations::submit(tx, order, *process_id, Uuid::new_v4(), now)?;
-                log.extend(acted.log);
+                all.absorb(operations::submit(
+                    tx,
+                    order,
+                    *process_id,
+                    Uuid::new_v4(),
+                    now,
+                )?);
             }
-            Ok(log)
+            Ok(((), all))
         })?;
-        self.log(log);
         // The requests are committed: from here on, a failure must say
         // which processes it recorded, or a retry would submit them twice.
         let finished = self
@@ -97,10 +101,11 @@ impl App {
         }
         let customer = before.and_then(|d| d.object.customer);
         let now = self.now();
-        let acted = self.store.transaction(&mut |tx| {
-            operations::amend(tx, process_id, order, Uuid::new_v4(), now, &Handlers::REAL)
+        self.record(&mut |tx| {
+            let acted =
+                operations::amend(tx, process_id, order, Uuid::new_v4(), now, &Handlers::REAL)?;
+            Ok(((), acted))
         })?;
-        self.log(acted.log);
         if let Some(was) = customer.filter(|was| *was != order.customer) {
             self.note(format!(
                 "the amendment changes the customer from '{}' to '{}'",
@@ -123,15 +128,16 @@ impl App {
         order: &OrderRequest,
     ) -> Result<Option<Submitted>> {
         let now = self.now();
-        let log = self.store.transaction(&mut |tx| {
+        let new = self.record(&mut |tx| {
             if tx.has_process(process_id)? {
-                return Ok(None);
+                return Ok((false, Acted::default()));
             }
             let acted = operations::submit(tx, order, process_id, Uuid::new_v4(), now)?;
-            Ok(Some(acted.log))
+            Ok((true, acted))
         })?;
-        let Some(log) = log else { return Ok(None) };
-        self.log(log);
+        if !new {
+            return Ok(None);
+        }
         self.settle()?;
         self.submitted(process_id).map(Some)
     }
@@ -170,8 +176,8 @@ impl App {
 
     fn decide_ids(&mut self, ids: &[Uuid], decision: &Decision) -> Result<Decided> {
         let now = self.now();
-        let (log, unchanged) = self.store.transaction(&mut |tx| {
-            let mut log = Vec::new();
+        let unchanged = self.record(&mut |tx| {
+            let mut all = Acted::default();
             let mut unchanged = Vec::new();
             for id in ids {
                 let acted = match decision {
@@ -180,14 +186,13 @@ impl App {
                         operations::reject(tx, *id, reason, Uuid::new_v4(), now)?
                     }
                 };
-                log.extend(acted.log);
                 if !acted.changed {
                     unchanged.push(*id);
                 }
+                all.absorb(acted);
             }
-            Ok((log, unchanged))
+            Ok((unchanged, all))
         })?;
-        self.log(log);
         for id in &unchanged {
             if let Some(doc) = self.store.reservation_by_id(*id)? {
                 self.note(format!(
@@ -253,17 +258,16 @@ impl App {
     pub fn cancel(&mut self, id: &str, reason: &str) -> Result<Option<SalesOrderDoc>> {
         let process_id = self.process_of(id)?;
         let now = self.now();
-        let acted = self
-            .store
-            .transaction(&mut |tx| operations::withdraw(tx, process_id, reason, now))?;
-        self.log(acted.log);
-        if !acted.changed {
+        let changed = self.record(&mut |tx| {
+            let acted = operations::withdraw(tx, process_id, reason, now)?;
+            Ok((acted.changed, acted))
+        })?;
+        if !changed {
             self.note(format!(
                 "the order of process {process_id} is already cancelled; nothing changed"
             ));
         }
         let what = format!("the cancellation of process {process_id} was");
-        let changed = acted.changed;
         self.settle()
             .and_then(|()| Ok(self.store.sales_order_by_process(process_id)?))
             .map_err(|e| if changed { e.after_commit(&what) } else { e })

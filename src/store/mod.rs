@@ -22,7 +22,9 @@ pub use memory::MemoryStore;
 pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_SCHEMA_VERSION};
 pub use queries::{AnyStore, Queries};
 pub use relay::Lease;
-pub use sqlite::{DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore, SCHEMA_VERSION};
+pub use sqlite::{
+    Checkpointer, DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore, SCHEMA_VERSION,
+};
 
 use uuid::Uuid;
 

@@ -245,6 +245,9 @@ fn into_store_error(e: anyhow::Error) -> StoreError {
 }
 
 /// The store a `--db` value names.
+// An App holds one, for as long as it lives; the SQLite side is the one
+// used most, and boxing it would cost a pointer chase on every read.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyStore {
     Sqlite(SqliteStore),
     Postgres(Box<PgStore>),

@@ -493,15 +493,16 @@ fn options_that_would_do_nothing_are_refused() {
 
 #[test]
 fn ctrl_c_during_a_bulk_submit_says_what_was_recorded_and_how_to_finish() {
-    const ORDERS: usize = 500;
+    const ORDERS: usize = 1000;
     let orders: String = (0..ORDERS)
         .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a room\"}}]}}\n"))
         .collect();
     // The submit is stopped at a chosen write (PI7_PAUSE_AT_WRITE), so that
     // Ctrl-C lands mid-run every time: first while it records the orders
-    // (one transaction: 500 requests and their 1000 deliveries), then while
-    // it delivers them.
-    for (write, recorded) in [(700, false), (2000, true)] {
+    // (one transaction: 1000 requests, their 2000 deliveries, and the first
+    // 1024 of those handled, two writes each: 5048 writes), then while it
+    // delivers the rest (1952 writes more).
+    for (write, recorded) in [(700, false), (6000, true)] {
         let env = TestEnv::new();
         env.write("many.jsonl", &orders);
         env.submit_example();

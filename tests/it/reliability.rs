@@ -648,6 +648,9 @@ fn an_amendment_that_fails_at_any_write_leaves_nothing_or_says_it_is_kept() {
         setup: |env| {
             let order = with_held_work(env);
             env.ok(&["confirm", &order.reservations[0]]);
+            // The confirmation delivered the held work: hold some again, for
+            // the amendment to deliver after its own commit.
+            env.ok(&["--hold", "submit", &example("order-3.json")]);
             // Line 1 stays, line 2 goes (its reservation is released), line 3 is new.
             let amended = env.write(
                 "amended.json",

@@ -88,6 +88,7 @@ pub struct Found {
 }
 
 mod open;
+pub use open::Checkpointer;
 mod queries;
 mod rebuild;
 mod retry;
