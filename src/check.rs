@@ -1120,7 +1120,8 @@ fn explore(
 mod tests {
     use super::*;
     use crate::domain::order::RequestedLine;
-    use crate::domain::{saga, Envelope, NewEvent, Outcome, PayloadError, SalesOrderDoc, Source};
+    use crate::domain::saga::{self, Applied};
+    use crate::domain::{Envelope, NewEvent, PayloadError, SalesOrderDoc, Source};
     use proptest::prelude::*;
 
     fn order(lines: usize) -> OrderRequest {
@@ -1136,10 +1137,7 @@ mod tests {
     }
 
     fn with_saga(
-        sales_order: fn(
-            Option<&SalesOrderDoc>,
-            &Envelope,
-        ) -> Result<Outcome<SalesOrderDoc>, PayloadError>,
+        sales_order: fn(&mut Option<SalesOrderDoc>, &Envelope) -> Result<Applied, PayloadError>,
         duplicates: bool,
     ) -> Options {
         Options {
@@ -1232,17 +1230,20 @@ mod tests {
 
     /// Cancels on a rejection but forgets that the customer can withdraw.
     fn confirms_after_a_withdrawal(
-        state: Option<&SalesOrderDoc>,
+        state: &mut Option<SalesOrderDoc>,
         event: &Envelope,
-    ) -> Result<Outcome<SalesOrderDoc>, PayloadError> {
-        let mut unwithdrawn = state.cloned();
+    ) -> Result<Applied, PayloadError> {
+        let mut unwithdrawn = state.clone();
         if let Some(doc) = unwithdrawn.as_mut() {
             if doc.object.withdrawn.is_some() {
                 doc.object.withdrawn = None;
                 doc.object.status = OrderStatus::Pending;
             }
         }
-        saga::handle(unwithdrawn.as_ref(), event)
+        let mut applied = saga::apply(&mut unwithdrawn, event)?;
+        applied.changed |= unwithdrawn != *state;
+        *state = unwithdrawn;
+        Ok(applied)
     }
 
     #[test]
@@ -1267,13 +1268,13 @@ mod tests {
     #[test]
     fn the_real_saga_holds_in_every_schedule() {
         for duplicates in [false, true] {
-            let options = with_saga(saga::handle, duplicates);
+            let options = with_saga(saga::apply, duplicates);
             let summary = check(&order(2), &options).unwrap();
             assert!(summary.schedules > 1);
             assert!(summary.states > 1);
         }
-        let three = check(&order(3), &with_saga(saga::handle, true)).unwrap();
-        let two = check(&order(2), &with_saga(saga::handle, true)).unwrap();
+        let three = check(&order(3), &with_saga(saga::apply, true)).unwrap();
+        let two = check(&order(2), &with_saga(saga::apply, true)).unwrap();
         assert!(three.schedules > two.schedules);
     }
 
@@ -1293,45 +1294,54 @@ mod tests {
 
     /// Completes the order as soon as any line is confirmed.
     fn completes_on_first_confirmation(
-        state: Option<&SalesOrderDoc>,
+        state: &mut Option<SalesOrderDoc>,
         event: &Envelope,
-    ) -> Result<Outcome<SalesOrderDoc>, PayloadError> {
-        let mut outcome = saga::handle(state, event)?;
-        if event.topic == Topic::ReservationConfirm && outcome.published.is_empty() {
-            if let Some(doc) = outcome.changed.last_mut() {
+    ) -> Result<Applied, PayloadError> {
+        let mut applied = saga::apply(state, event)?;
+        if event.topic == Topic::ReservationConfirm
+            && applied.changed
+            && applied.published.is_empty()
+        {
+            if let Some(doc) = state.as_mut() {
                 if doc.object.status == OrderStatus::Pending && doc.object.customer.is_some() {
                     doc.object.status = OrderStatus::Confirmed;
-                    outcome.published.push(extra_confirmation(event, 0));
+                    applied.published.push(extra_confirmation(event, 0));
                 }
             }
         }
-        Ok(outcome)
+        Ok(applied)
     }
 
     /// Publishes `salesorder/confirm` whenever it handles a confirmation of a
     /// complete order, as the original did on every persist.
     fn publishes_on_every_persist(
-        state: Option<&SalesOrderDoc>,
+        state: &mut Option<SalesOrderDoc>,
         event: &Envelope,
-    ) -> Result<Outcome<SalesOrderDoc>, PayloadError> {
-        let mut outcome = saga::handle(state, event)?;
-        let confirmed = state.is_some_and(|s| s.object.status == OrderStatus::Confirmed);
+    ) -> Result<Applied, PayloadError> {
+        let confirmed = state
+            .as_ref()
+            .is_some_and(|s| s.object.status == OrderStatus::Confirmed);
+        let mut applied = saga::apply(state, event)?;
         if confirmed && event.topic == Topic::ReservationConfirm {
-            outcome.published.push(extra_confirmation(event, 1));
+            applied.published.push(extra_confirmation(event, 1));
         }
-        Ok(outcome)
+        Ok(applied)
     }
 
     /// Drops a confirmation that arrives before the request, as a saga
     /// without rule 3 would.
     fn forgets_early_confirmations(
-        state: Option<&SalesOrderDoc>,
+        state: &mut Option<SalesOrderDoc>,
         event: &Envelope,
-    ) -> Result<Outcome<SalesOrderDoc>, PayloadError> {
+    ) -> Result<Applied, PayloadError> {
         if state.is_none() && event.topic == Topic::ReservationConfirm {
-            return Ok(Outcome::nothing(Vec::new()));
+            return Ok(Applied {
+                changed: false,
+                published: Vec::new(),
+                log: Vec::new(),
+            });
         }
-        saga::handle(state, event)
+        saga::apply(state, event)
     }
 
     #[test]

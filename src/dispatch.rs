@@ -95,15 +95,17 @@ fn routing_phrase(components: &[Component]) -> String {
 /// broken one to show that the checker catches it.
 #[derive(Clone, Copy)]
 pub struct Handlers {
+    /// Applies an event to the process's sales order in place (see
+    /// [`saga::apply`]); on an error it must leave the document as it was.
     pub sales_order:
-        fn(Option<&SalesOrderDoc>, &Envelope) -> Result<Outcome<SalesOrderDoc>, PayloadError>,
+        fn(&mut Option<SalesOrderDoc>, &Envelope) -> Result<saga::Applied, PayloadError>,
     pub reservation:
         fn(&[ReservationDoc], &Envelope) -> Result<Outcome<ReservationDoc>, PayloadError>,
 }
 
 impl Handlers {
     pub const REAL: Handlers = Handlers {
-        sales_order: saga::handle,
+        sales_order: saga::apply,
         reservation: reservation::handle,
     };
 }
@@ -203,11 +205,12 @@ pub fn dispatch<S: Store>(
             let mut filter = filter.clone();
             let mut reports = Vec::new();
             let mut pool = None;
+            let mut sagas = Sagas::default();
             while reports.len() < room {
                 let Some(delivery) = next(tx, plan.order, &filter, rng.as_mut(), &mut pool)? else {
                     break;
                 };
-                let report = deliver(tx, &delivery, &plan.handlers)?;
+                let report = deliver_with(tx, &mut sagas, &delivery, &plan.handlers)?;
                 if let Handled::Failed { parked: false, .. } = report.result {
                     filter.exclude.push(delivery.key);
                 }
@@ -216,6 +219,7 @@ pub fn dispatch<S: Store>(
                 }
                 reports.push(report);
             }
+            sagas.save(tx)?;
             Ok((reports, rng, filter))
         })?;
         rng = rng_after;
@@ -249,6 +253,8 @@ pub fn deliver_published(
 ) -> Result<(Vec<Report>, bool), StoreError> {
     let mut waiting: std::collections::VecDeque<(u64, Component)> = routed(published).collect();
     let mut reports = Vec::new();
+    let mut sagas = Sagas::default();
+    let mut more = false;
     while let Some((seq, component)) = waiting.pop_front() {
         let Some(delivery) = tx.delivery(seq, component)? else {
             continue;
@@ -257,13 +263,15 @@ pub fn deliver_published(
             continue;
         }
         if reports.len() == limit {
-            return Ok((reports, true));
+            more = true;
+            break;
         }
-        let report = deliver(tx, &delivery, handlers)?;
+        let report = deliver_with(tx, &mut sagas, &delivery, handlers)?;
         waiting.extend(routed(&report.published));
         reports.push(report);
     }
-    Ok((reports, false))
+    sagas.save(tx)?;
+    Ok((reports, more))
 }
 
 /// Each (event, component) pair the routing table makes of `events`, in
@@ -332,9 +340,68 @@ pub fn deliver(
     delivery: &Delivery,
     handlers: &Handlers,
 ) -> Result<Report, StoreError> {
+    let mut sagas = Sagas::default();
+    let report = deliver_with(tx, &mut sagas, delivery, handlers)?;
+    sagas.save(tx)?;
+    Ok(report)
+}
+
+/// The sales orders a run of deliveries in one transaction works on: each
+/// is read once, changed in place by every delivery to it, and written once
+/// when the run ends ([`save`](Self::save)), inside the same transaction.
+/// Reading, parsing, copying and writing the whole order again for every
+/// delivery made confirming each of an order's n lines cost n².
+///
+/// Nothing else may read or write these orders in the transaction before
+/// they are saved.
+#[derive(Debug, Default)]
+pub struct Sagas {
+    orders: std::collections::HashMap<uuid::Uuid, Option<SalesOrderDoc>>,
+    /// Those changed, in the order they first changed.
+    changed: Vec<uuid::Uuid>,
+}
+
+impl Sagas {
+    fn order(
+        &mut self,
+        tx: &mut dyn Tx,
+        process_id: uuid::Uuid,
+    ) -> Result<&mut Option<SalesOrderDoc>, StoreError> {
+        use std::collections::hash_map::Entry;
+        Ok(match self.orders.entry(process_id) {
+            Entry::Occupied(order) => order.into_mut(),
+            Entry::Vacant(slot) => slot.insert(tx.sales_order(process_id)?),
+        })
+    }
+
+    fn changed(&mut self, process_id: uuid::Uuid) {
+        if !self.changed.contains(&process_id) {
+            self.changed.push(process_id);
+        }
+    }
+
+    /// Writes the orders that changed.
+    pub fn save(mut self, tx: &mut dyn Tx) -> Result<(), StoreError> {
+        for process_id in std::mem::take(&mut self.changed) {
+            if let Some(Some(doc)) = self.orders.get(&process_id) {
+                tx.save_sales_order(doc)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Handles one delivery inside the caller's transaction, keeping the sales
+/// orders it changes in `sagas` for the caller to save.
+pub fn deliver_with(
+    tx: &mut dyn Tx,
+    sagas: &mut Sagas,
+    delivery: &Delivery,
+    handlers: &Handlers,
+) -> Result<Report, StoreError> {
     let event = tx.event(delivery.seq)?;
     let position = tx.last_seq()?;
-    match apply(tx, delivery.component, &event, handlers)? {
+    match apply_with(tx, sagas, delivery.component, &event, handlers)? {
         Ok(effects) => {
             let mut log = effects.log;
             let mut published = Vec::new();
@@ -476,15 +543,33 @@ pub fn apply(
     event: &Envelope,
     handlers: &Handlers,
 ) -> Result<Result<Effects, String>, StoreError> {
+    let mut sagas = Sagas::default();
+    let effects = apply_with(tx, &mut sagas, component, event, handlers)?;
+    sagas.save(tx)?;
+    Ok(effects)
+}
+
+/// [`apply`], keeping the sales orders it changes in `sagas`.
+fn apply_with(
+    tx: &mut dyn Tx,
+    sagas: &mut Sagas,
+    component: Component,
+    event: &Envelope,
+    handlers: &Handlers,
+) -> Result<Result<Effects, String>, StoreError> {
     match component {
         Component::SalesOrder => {
-            let state = tx.sales_order(event.process_id)?;
-            match (handlers.sales_order)(state.as_ref(), event) {
-                Ok(outcome) => {
-                    for doc in &outcome.changed {
-                        tx.save_sales_order(doc)?;
+            let order = sagas.order(tx, event.process_id)?;
+            match (handlers.sales_order)(order, event) {
+                Ok(applied) => {
+                    if applied.changed {
+                        sagas.changed(event.process_id);
                     }
-                    Ok(Ok(outcome.into()))
+                    Ok(Ok(Effects {
+                        changed: usize::from(applied.changed),
+                        published: applied.published,
+                        log: applied.log,
+                    }))
                 }
                 Err(e) => Ok(Err(e.to_string())),
             }
@@ -501,5 +586,74 @@ pub fn apply(
                 Err(e) => Ok(Err(e.to_string())),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::order::{OrderRequest, RequestedLine};
+    use crate::domain::OrderStatus;
+    use crate::store::MemoryStore;
+    use uuid::Uuid;
+
+    /// A store with one order of `lines` lines, its request delivered and
+    /// every reservation confirmed but not yet delivered to the saga.
+    fn confirmed_but_undelivered(lines: i64) -> MemoryStore {
+        let mut store = MemoryStore::new();
+        let process = Uuid::from_u128(1);
+        let order = OrderRequest {
+            customer: "christophe".into(),
+            reservations: (1..=lines)
+                .map(|id| RequestedLine {
+                    id,
+                    reserved: format!("room {id}"),
+                })
+                .collect(),
+        };
+        store
+            .transaction(&mut |tx| {
+                crate::operations::submit(tx, &order, process, Uuid::from_u128(2), 10)?;
+                Ok(())
+            })
+            .unwrap();
+        dispatch(&mut store, &Plan::drain(), &mut |_| {}).unwrap();
+        let ids: Vec<Uuid> = store.reservations.keys().copied().collect();
+        store
+            .transaction(&mut |tx| {
+                for (n, id) in ids.iter().enumerate() {
+                    crate::operations::confirm(tx, *id, Uuid::from_u128(100 + n as u128), 20)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store
+    }
+
+    /// Many deliveries to one order share one copy of it in a batch; the
+    /// order they make must be the one that handling each delivery in a
+    /// transaction of its own, reading and writing the order each time,
+    /// makes.
+    #[test]
+    fn a_batch_of_deliveries_to_one_order_ends_as_one_at_a_time_does() {
+        let mut batched = confirmed_but_undelivered(40);
+        let mut one_by_one = confirmed_but_undelivered(40);
+        let handled = dispatch(&mut batched, &Plan::drain(), &mut |_| {}).unwrap();
+        let mut singly = 0;
+        let one = Plan {
+            limit: Some(1),
+            ..Plan::drain()
+        };
+        while dispatch(&mut one_by_one, &one, &mut |_| {}).unwrap() == 1 {
+            singly += 1;
+        }
+        assert_eq!(handled, 40);
+        assert_eq!(singly, 40);
+        assert_eq!(batched.sales_orders, one_by_one.sales_orders);
+        assert_eq!(batched.reservations, one_by_one.reservations);
+        let order = batched.sales_orders.values().next().unwrap();
+        assert_eq!(order.object.status, OrderStatus::Confirmed);
+        let published: Vec<Topic> = batched.events.iter().map(|e| e.topic).collect();
+        assert_eq!(published.last(), Some(&Topic::SalesOrderConfirm));
     }
 }

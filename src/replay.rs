@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use uuid::Uuid;
 
-use crate::dispatch::{deliver, Handled, Handlers};
+use crate::dispatch::{deliver_with, Handled, Handlers, Sagas};
 use crate::domain::command::Command;
 use crate::domain::{Component, Envelope, Source};
 use crate::operations::{self, Refused};
@@ -259,6 +259,9 @@ pub struct Replay<'h> {
     pub present: u64,
     /// Workflow log lines of what was carried out.
     pub log: Vec<String>,
+    /// The sales orders deliveries changed, not saved yet: a long run of
+    /// deliveries to one order reads and writes it once.
+    sagas: Sagas,
 }
 
 impl<'h> Replay<'h> {
@@ -271,7 +274,16 @@ impl<'h> Replay<'h> {
             appended: 0,
             present: 0,
             log: Vec::new(),
+            sagas: Sagas::default(),
         }
+    }
+
+    /// Writes what deliveries changed and keeps in memory. [`finish`]
+    /// does; a caller that stops before the end must, before it commits.
+    ///
+    /// [`finish`]: Self::finish
+    pub fn save(&mut self, tx: &mut dyn Tx) -> Result<(), ReplayError> {
+        Ok(std::mem::take(&mut self.sagas).save(tx)?)
     }
 
     pub fn step(&mut self, tx: &mut dyn Tx, step: &Step) -> Result<(), ReplayError> {
@@ -287,9 +299,11 @@ impl<'h> Replay<'h> {
         }
     }
 
-    /// After the last step: what the store published must all have been
-    /// shown, when the script claims to be exact.
-    pub fn finish(&mut self) -> Result<(), ReplayError> {
+    /// After the last step: saves what is unsaved; what the store
+    /// published must all have been shown, when the script claims to be
+    /// exact.
+    pub fn finish(&mut self, tx: &mut dyn Tx) -> Result<(), ReplayError> {
+        self.save(tx)?;
         if !self.exact {
             return Ok(());
         }
@@ -348,7 +362,7 @@ impl<'h> Replay<'h> {
         tx: &mut dyn Tx,
         delivery: &crate::store::Delivery,
     ) -> Result<(), ReplayError> {
-        let report = deliver(tx, delivery, self.handlers)?;
+        let report = deliver_with(tx, &mut self.sagas, delivery, self.handlers)?;
         if let Handled::Failed { error, .. } = &report.result {
             return Err(ReplayError::Refused(format!(
                 "delivering event {} to {} fails: {error}",
@@ -491,6 +505,8 @@ impl<'h> Replay<'h> {
         event: &Envelope,
         command: &Command,
     ) -> Result<(), Outcome> {
+        // Commands read the orders they act on from the store.
+        self.save(tx).map_err(Outcome::Failed)?;
         let acted = operations::execute(
             tx,
             event.process_id,
@@ -704,8 +720,10 @@ pub fn rebuild(
         Err(e) if !e.is::<PastTheEnd>() => return Err(format!("{e:#}")),
         _ => {}
     }
-    if !past_the_end {
-        replay.finish().map_err(|e| e.to_string())?;
+    if past_the_end {
+        replay.save(&mut store).map_err(|e| e.to_string())?;
+    } else {
+        replay.finish(&mut store).map_err(|e| e.to_string())?;
     }
     Ok(Rebuilt {
         sales_orders: store.sales_orders,

@@ -131,7 +131,7 @@ pub(crate) fn replay_file<S: Store>(
             progress(done as u64 + 1);
         }
         replay
-            .finish()
+            .finish(tx)
             .map_err(|e| InputError(format!("{source_name}: {e}; nothing was imported")))?;
         Ok((
             replay.appended,

@@ -60,11 +60,8 @@ impl App {
             let event = process.events.iter().find(|e| e.seq == delivery.seq);
             let handled = delivery.status == DeliveryStatus::Done;
             if let (true, Some(event)) = (handled, event) {
-                if let Ok(outcome) = saga::handle(state.as_ref(), event) {
-                    if let Some(doc) = outcome.changed.into_iter().last() {
-                        state = Some(doc);
-                    }
-                }
+                // An event the saga cannot read leaves the order as it was.
+                let _ = saga::apply(&mut state, event);
             }
             let order = state.as_ref().map(|d| &d.object);
             steps.push(TimelineStep {

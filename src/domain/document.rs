@@ -45,6 +45,35 @@ pub struct SalesOrder {
     /// amendment.
     #[serde(default = "first_revision", skip_serializing_if = "is_first_revision")]
     pub revision: u32,
+    /// Not part of the document: what the saga keeps of its lines to
+    /// handle a delivery without going through all of them.
+    #[serde(skip)]
+    pub(crate) tally: Tally,
+}
+
+/// Where each line is and how many are unconfirmed or rejected, derived
+/// from an order's lines (built from them on first use, then kept up to
+/// date by the saga as it changes them). Never stored, and no part of what
+/// makes two orders equal.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    pub built: bool,
+    /// The index in `reservations` of each line, by reservation id.
+    pub position: std::collections::HashMap<Uuid, usize>,
+    pub unconfirmed: usize,
+    pub rejected: usize,
+}
+
+impl PartialEq for Tally {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Tally {}
+
+impl std::hash::Hash for Tally {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 fn first_revision() -> u32 {

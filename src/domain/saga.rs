@@ -20,19 +20,67 @@ use super::{ids, invariants, Envelope, NewEvent, Outcome, PayloadError, Source, 
 use super::{OrderLine, OrderStatus, ReservationStatus, SalesOrder, SalesOrderDoc};
 
 /// Handles an event delivered to the saga, given the process's sales-order
-/// document if there is one yet.
+/// document if there is one yet: [`apply`] on a copy of it.
 pub fn handle(
     state: Option<&SalesOrderDoc>,
     event: &Envelope,
 ) -> Result<Outcome<SalesOrderDoc>, PayloadError> {
+    let mut doc = state.cloned();
+    let applied = apply(&mut doc, event)?;
+    Ok(Outcome {
+        changed: doc.filter(|_| applied.changed).into_iter().collect(),
+        published: applied.published,
+        log: applied.log,
+    })
+}
+
+/// What applying an event to the saga's document did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// Whether the document changed (or was made).
+    pub changed: bool,
+    pub published: Vec<NewEvent>,
+    pub log: Vec<String>,
+}
+
+/// What an event tells the saga, read before anything changes.
+enum News {
+    Request(SalesOrderRequested),
+    Reservation(OrderLine, ReservationStatus),
+    Nothing,
+}
+
+/// Handles an event delivered to the saga in place: `state` is the
+/// process's sales-order document (`None` until there is one) and becomes
+/// what handling made of it. An event the saga cannot read is an error and
+/// leaves `state` as it was. In place, so that a run of many deliveries to
+/// one order costs each its own work, not a copy of the whole order.
+pub fn apply(state: &mut Option<SalesOrderDoc>, event: &Envelope) -> Result<Applied, PayloadError> {
     let mut log = vec![format!(
         "sales order: received {}",
         event.topic.description()
     )];
-    if state.is_some() {
+    let news = match event.topic {
+        Topic::SalesOrderRequest => News::Request(event.decode()?),
+        Topic::ReservationConfirm => {
+            let confirmed: ReservationConfirmed = event.decode()?;
+            News::Reservation(confirmed.reservation, ReservationStatus::Confirmed)
+        }
+        Topic::ReservationReject => {
+            let rejected: ReservationRejected = event.decode()?;
+            News::Reservation(rejected.reservation, ReservationStatus::Rejected)
+        }
+        Topic::ReservationRelease => {
+            let released: ReservationReleased = event.decode()?;
+            News::Reservation(released.reservation, ReservationStatus::Released)
+        }
+        Topic::SalesOrderConfirm | Topic::SalesOrderCancel => News::Nothing,
+    };
+    let mut changed = state.is_none();
+    if !changed {
         log.push(format!("salesorder: loaded context {}", event.process_id));
     }
-    let mut doc = state.cloned().unwrap_or_else(|| SalesOrderDoc {
+    let doc = state.get_or_insert_with(|| SalesOrderDoc {
         id: ids::sales_order_id(event.process_id),
         process_id: event.process_id,
         object: SalesOrder {
@@ -43,47 +91,29 @@ pub fn handle(
             reason: None,
             withdrawn: None,
             revision: 1,
+            tally: Default::default(),
         },
     });
-    match event.topic {
-        Topic::SalesOrderRequest => apply_request(&mut doc.object, &event.decode()?),
-        Topic::ReservationConfirm => {
-            let confirmed: ReservationConfirmed = event.decode()?;
-            learn(
-                &mut doc.object,
-                &confirmed.reservation,
-                ReservationStatus::Confirmed,
-            );
-        }
-        Topic::ReservationReject => {
-            let rejected: ReservationRejected = event.decode()?;
-            learn(
-                &mut doc.object,
-                &rejected.reservation,
-                ReservationStatus::Rejected,
-            );
-        }
-        Topic::ReservationRelease => {
-            let released: ReservationReleased = event.decode()?;
-            learn(
-                &mut doc.object,
-                &released.reservation,
-                ReservationStatus::Released,
-            );
-        }
-        Topic::SalesOrderConfirm | Topic::SalesOrderCancel => {}
-    }
+    changed |= match &news {
+        News::Request(request) => apply_request(&mut doc.object, request),
+        News::Reservation(line, status) => learn(&mut doc.object, line, *status),
+        News::Nothing => false,
+    };
     let mut decided = Vec::new();
-    let published = decide(&mut doc, event.id, event.time, &mut decided);
-    if state == Some(&doc) {
+    let (published, decision_changed) = decide(doc, event.id, event.time, &mut decided);
+    if !(changed || decision_changed) {
         log.push("salesorder: already handled, nothing changes".into());
-        return Ok(Outcome::nothing(log));
+        return Ok(Applied {
+            changed: false,
+            published: Vec::new(),
+            log,
+        });
     }
     // In the original's order: what it persisted, then what it decided.
     log.push(format!("salesorder: persisted {}", doc.id));
     log.extend(decided);
-    Ok(Outcome {
-        changed: vec![doc],
+    Ok(Applied {
+        changed: true,
         published,
         log,
     })
@@ -131,6 +161,7 @@ pub fn withdraw(
     let mut withdrawn = doc.clone();
     withdrawn.object.withdrawn = Some(reason.to_string());
     let published = decide(&mut withdrawn, doc.process_id, now, &mut log)
+        .0
         .into_iter()
         .map(|mut event| {
             // The customer's command published it, not a delivery.
@@ -206,10 +237,13 @@ pub fn amends_nothing(doc: &SalesOrderDoc, request: &super::order::OrderRequest)
 /// Rule 2, with amendments: the lines are the latest request's, in request
 /// order, each with the furthest status heard of for its reservation. What
 /// was heard of lines a newer request removed is kept as unmatched.
-fn apply_request(order: &mut SalesOrder, request: &SalesOrderRequested) {
+/// Returns whether the order changed. A request is as long as the order,
+/// so comparing the whole order costs no more than applying it.
+fn apply_request(order: &mut SalesOrder, request: &SalesOrderRequested) -> bool {
     if request.revision < order.revision {
-        return;
+        return false;
     }
+    let before = order.clone();
     let mut lines = Vec::with_capacity(request.salesorder.reservations.len());
     for requested in &request.salesorder.reservations {
         let reservation_id = ids::reservation_id(request.process_id, requested.id);
@@ -245,21 +279,40 @@ fn apply_request(order: &mut SalesOrder, request: &SalesOrderRequested) {
     order.customer = Some(request.salesorder.customer.clone());
     order.reservations = lines;
     order.revision = request.revision;
+    order.tally.built = false;
+    *order != before
 }
 
 /// Rules 3 and 5: what happened to a reservation updates its line, or is
 /// kept until a request brings the line (and shown as unmatched if none
-/// ever does).
-fn learn(order: &mut SalesOrder, reservation: &OrderLine, status: ReservationStatus) {
+/// ever does). Returns whether the order changed.
+fn learn(order: &mut SalesOrder, reservation: &OrderLine, status: ReservationStatus) -> bool {
     let reason = reservation.reason.as_deref();
+    let tally = tally(order);
+    if let Some(&at) = tally.position.get(&reservation.reservation_id) {
+        let line = &mut order.reservations[at];
+        let was = line.status;
+        if !merge(line, status, reason) {
+            return false;
+        }
+        let tally = &mut order.tally;
+        let counts = |s| {
+            (
+                usize::from(s != ReservationStatus::Confirmed),
+                usize::from(s == ReservationStatus::Rejected),
+            )
+        };
+        let (before, after) = (counts(was), counts(line.status));
+        tally.unconfirmed = tally.unconfirmed + after.0 - before.0;
+        tally.rejected = tally.rejected + after.1 - before.1;
+        return true;
+    }
     if let Some(line) = order
-        .reservations
+        .unmatched_confirmations
         .iter_mut()
-        .chain(order.unmatched_confirmations.iter_mut())
         .find(|l| l.reservation_id == reservation.reservation_id)
     {
-        merge(line, status, reason);
-        return;
+        return merge(line, status, reason);
     }
     order.unmatched_confirmations.push(OrderLine {
         status,
@@ -267,14 +320,38 @@ fn learn(order: &mut SalesOrder, reservation: &OrderLine, status: ReservationSta
         ..reservation.clone()
     });
     sort_unmatched(order);
+    true
 }
 
-/// Keeps the furthest status, and the reason that came with it.
-fn merge(line: &mut OrderLine, status: ReservationStatus, reason: Option<&str>) {
+/// The order's tally, built from its lines if it is not yet.
+fn tally(order: &mut SalesOrder) -> &mut super::document::Tally {
+    let tally = &mut order.tally;
+    if !tally.built {
+        tally.position = (order.reservations.iter().enumerate())
+            .map(|(at, line)| (line.reservation_id, at))
+            .collect();
+        let lines = order.reservations.iter();
+        tally.unconfirmed = lines
+            .clone()
+            .filter(|l| l.status != ReservationStatus::Confirmed)
+            .count();
+        tally.rejected = lines
+            .filter(|l| l.status == ReservationStatus::Rejected)
+            .count();
+        tally.built = true;
+    }
+    tally
+}
+
+/// Keeps the furthest status, and the reason that came with it. Returns
+/// whether the line changed.
+fn merge(line: &mut OrderLine, status: ReservationStatus, reason: Option<&str>) -> bool {
     if status.rank() > line.status.rank() {
         line.status = status;
         line.reason = reason.map(str::to_string);
+        return true;
     }
+    false
 }
 
 /// Sorted, so the document does not depend on arrival order.
@@ -285,21 +362,35 @@ fn sort_unmatched(order: &mut SalesOrder) {
 }
 
 /// Rule 4 and compensation: the order's status follows from what the saga
-/// knows. It leaves `pending` once, for good, and says so once.
+/// knows. It leaves `pending` once, for good, and says so once. Returns
+/// what it publishes, and whether the order changed.
 fn decide(
     doc: &mut SalesOrderDoc,
     cause: uuid::Uuid,
     time: i64,
     log: &mut Vec<String>,
-) -> Vec<NewEvent> {
+) -> (Vec<NewEvent>, bool) {
     let order = &mut doc.object;
     if order.status != OrderStatus::Pending {
+        let mut changed = false;
         if order.status == OrderStatus::Cancelled {
-            order.reason = cancellation_reason(order);
+            let reason = cancellation_reason(order);
+            changed = reason != order.reason;
+            order.reason = reason;
         }
-        return Vec::new();
+        return (Vec::new(), changed);
     }
-    if order.withdrawn.is_some() || invariants::has_rejected_line(order) {
+    // What `invariants::has_rejected_line` and `is_complete` say, from the
+    // tally rather than from every line.
+    let requested = invariants::is_requested(order);
+    let tally = tally(order);
+    let (rejected, complete) = (
+        requested && tally.rejected > 0,
+        requested && tally.unconfirmed == 0,
+    );
+    debug_assert_eq!(rejected, invariants::has_rejected_line(order), "tally");
+    debug_assert_eq!(complete, invariants::is_complete(order), "tally");
+    if order.withdrawn.is_some() || rejected {
         order.status = OrderStatus::Cancelled;
         order.reason = cancellation_reason(order);
         log.push(format!(
@@ -317,18 +408,24 @@ fn decide(
                 .unwrap_or_default(),
             revision: doc.object.revision,
         };
-        return vec![fact(doc, Topic::SalesOrderCancel, cause, time, payload)];
+        return (
+            vec![fact(doc, Topic::SalesOrderCancel, cause, time, payload)],
+            true,
+        );
     }
-    if invariants::is_complete(order) {
+    if complete {
         order.status = OrderStatus::Confirmed;
         log.push("salesorder: all reservations are confirmed".into());
         let payload = SalesOrderConfirmed {
             process_id: doc.process_id,
             salesorder: ConfirmedOrder::from_doc(doc),
         };
-        return vec![fact(doc, Topic::SalesOrderConfirm, cause, time, payload)];
+        return (
+            vec![fact(doc, Topic::SalesOrderConfirm, cause, time, payload)],
+            true,
+        );
     }
-    Vec::new()
+    (Vec::new(), false)
 }
 
 /// Derived from the document alone, so it is the same in every order of

@@ -300,7 +300,7 @@ fn import<S: Store>(store: &mut S, steps: &[Step]) -> Result<u64, String> {
             for step in steps {
                 replay.step(tx, step)?;
             }
-            replay.finish()?;
+            replay.finish(tx)?;
             Ok(replay.appended)
         })
         .map_err(|e| format!("{e:#}"))
