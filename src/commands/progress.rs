@@ -39,6 +39,12 @@ impl Progress {
         let bar = self
             .bar
             .get_or_insert_with(|| bar(total, self.message, self.unit));
+        // Work that sits at 0 while it prepares (verify's checks before
+        // its replay) would have the time until its first step taken for
+        // the time a step takes: hours left, for a few seconds of work.
+        if bar.position() == 0 && done > 0 {
+            bar.reset_eta();
+        }
         bar.set_length(total);
         bar.set_position(done);
     }
