@@ -65,10 +65,13 @@ fn bar(len: u64, message: &'static str, unit: &str) -> ProgressBar {
     if len <= THRESHOLD || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
+    // As wide a line as a bar of events has (79 columns at 30,000 of
+    // them): a longer unit, a shorter bar, so that it fits 80 columns.
+    let width = (30 + "events".len()).saturating_sub(unit.len());
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(&format!(
-            "pi7: {{msg:<10}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{eta}} left)"
+            "pi7: {{msg:<10}} [{{bar:{width}}}] {{human_pos}}/{{human_len}} {unit} ({{eta}} left)"
         ))
         .expect("the template is valid")
         .progress_chars("=> "),
