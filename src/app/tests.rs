@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::order::parse_orders;
+use crate::domain::Component;
 
 /// A new database in `dir`, on a fixed clock, whose writes deliver nothing
 /// until a test dispatches.
@@ -25,7 +26,8 @@ fn two_orders(app: &mut App) {
     };
     let orders = parse_orders(&format!("{}\n{}\n", line("ann"), line("bob"))).unwrap();
     app.submit(&orders).unwrap();
-    app.dispatch(Order::Fifo, None, None, None).unwrap();
+    app.dispatch(Order::Fifo, None, None, None, &mut |_, _| {})
+        .unwrap();
 }
 
 /// Asserts that `calls` counted up from 0 one by one, never past the
@@ -51,4 +53,66 @@ fn verify_counts_the_events_it_replays() {
     assert_eq!(verified.audit.violations, Vec::<String>::new());
     assert_counted_up(&calls);
     assert_eq!(calls.last().unwrap().1, verified.audit.events);
+}
+
+/// The ids of the reservations of `app`'s database, in the order made.
+fn reservation_ids(app: &App) -> Vec<String> {
+    let all = app.reservations(&ListFilter::default()).unwrap();
+    all.iter().map(|r| r.id.to_string()).collect()
+}
+
+#[test]
+fn dispatch_counts_deliveries_and_those_that_handling_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = held(&dir);
+    two_orders(&mut app);
+    let rejected = reservation_ids(&app).remove(0);
+    let no_reason = Decision::Reject {
+        reason: "no".into(),
+    };
+    app.decide(&[rejected], &no_reason).unwrap();
+    // The rejection's one delivery cancels the order, whose cancellation
+    // releases the other line, whose release the order hears of: three.
+    let mut calls = Vec::new();
+    let reports = app
+        .dispatch(Order::Fifo, None, None, None, &mut |done, total| {
+            calls.push((done, total))
+        })
+        .unwrap();
+    assert_eq!(calls, [(0, 1), (1, 2), (2, 3), (3, 3)]);
+    assert_eq!(reports.len(), 3);
+}
+
+#[test]
+fn dispatch_counts_no_more_than_its_limit_or_its_filter_admits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = held(&dir);
+    two_orders(&mut app);
+    let ids = reservation_ids(&app);
+    let no_reason = Decision::Reject {
+        reason: "no".into(),
+    };
+    app.decide(&ids[..1], &no_reason).unwrap();
+    app.decide(&ids[2..3], &no_reason).unwrap();
+    let mut calls = Vec::new();
+    app.dispatch(Order::Fifo, None, None, Some(3), &mut |done, total| {
+        calls.push((done, total))
+    })
+    .unwrap();
+    // Two rejections, then the cancellations they make: the first one's
+    // is the third delivery, the limit; the second one's would be a fourth.
+    assert_eq!(calls, [(0, 2), (1, 3), (2, 3), (3, 3)]);
+    // What is left: the second order's cancellation for the reservation
+    // component, and the first one's release for the sales order
+    // component; only the release passes the filter.
+    let mut calls = Vec::new();
+    app.dispatch(
+        Order::Fifo,
+        Some(Component::SalesOrder),
+        None,
+        None,
+        &mut |done, total| calls.push((done, total)),
+    )
+    .unwrap();
+    assert_eq!(calls, [(0, 1), (1, 1)]);
 }
