@@ -116,3 +116,21 @@ fn dispatch_counts_no_more_than_its_limit_or_its_filter_admits() {
     .unwrap();
     assert_eq!(calls, [(0, 1), (1, 1)]);
 }
+
+#[test]
+fn decide_counts_the_reservations_it_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = held(&dir);
+    two_orders(&mut app);
+    let mut ids = reservation_ids(&app);
+    // Named twice, decided once: counted once.
+    ids.push(ids[0].clone());
+    let mut calls = Vec::new();
+    let decided = app
+        .decide_with_progress(&ids, &Decision::Confirm, &mut |done, total| {
+            calls.push((done, total))
+        })
+        .unwrap();
+    assert_eq!(decided.reservations.len(), 4);
+    assert_eq!(calls, [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
+}
