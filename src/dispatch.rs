@@ -274,6 +274,21 @@ pub fn deliver_published(
     Ok((reports, more))
 }
 
+/// How many of the deliveries that `published` made `filter` admits: what
+/// a dispatch has to do more after handling the delivery that published
+/// them.
+pub fn joining(published: &[Envelope], filter: &DeliveryFilter) -> usize {
+    published
+        .iter()
+        .map(|event| {
+            subscribers(event.topic)
+                .iter()
+                .filter(|component| filter.routes(**component, event.process_id))
+                .count()
+        })
+        .sum()
+}
+
 /// Each (event, component) pair the routing table makes of `events`, in
 /// the order their deliveries were created.
 fn routed(events: &[Envelope]) -> impl Iterator<Item = (u64, Component)> + '_ {

@@ -4,7 +4,7 @@
 use super::{settle, App, Result};
 use crate::dispatch::{self as dispatcher, RedeliverError};
 use crate::domain::Component;
-use crate::store::{DeliveryFilter, Store};
+use crate::store::{DeliveryFilter, DeliveryStatus, Queries, Store};
 
 pub use crate::dispatch::{Handled, Order, Report};
 
@@ -27,12 +27,17 @@ impl App {
     /// and of `process` when given, at most `limit` of them; deliveries
     /// that handling publishes join in. Returns what each delivery did, in
     /// the order they were made.
+    ///
+    /// `progress` is told how many deliveries have been made, of how many:
+    /// at first those pending, then as handling publishes, those that join
+    /// in too (never more than `limit`). It moves as each batch commits.
     pub fn dispatch(
         &mut self,
         order: Order,
         component: Option<Component>,
         process: Option<&str>,
         limit: Option<usize>,
+        progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<Report>> {
         let plan = dispatcher::Plan {
             order,
@@ -40,8 +45,21 @@ impl App {
             limit,
             handlers: dispatcher::Handlers::REAL,
         };
+        let within = |n: usize| limit.map_or(n, |limit| n.min(limit));
+        let mut expected = self
+            .store
+            .deliveries(DeliveryStatus::Pending, &plan.filter)?
+            .len();
+        progress(0, within(expected) as u64);
         let mut reports = Vec::new();
-        dispatcher::dispatch(&mut self.store, &plan, &mut |r| reports.push(r.clone()))?;
+        dispatcher::dispatch(&mut self.store, &plan, &mut |r| {
+            reports.push(r.clone());
+            expected += dispatcher::joining(&r.published, &plan.filter);
+            // Another writer's deliveries, pending after the count, are
+            // taken as well.
+            let total = within(expected).max(reports.len());
+            progress(reports.len() as u64, total as u64);
+        })?;
         Ok(reports)
     }
 

@@ -19,6 +19,8 @@ pub mod lookup;
 mod read;
 mod rebuild;
 mod relay;
+#[cfg(test)]
+mod tests;
 mod verify;
 mod view;
 pub mod worker;

@@ -3,6 +3,7 @@
 
 use std::io::BufRead;
 
+use super::progress::Progress;
 use super::Context;
 use crate::app::{self, Access, App, Decided, Decision};
 use crate::error::InputError;
@@ -29,7 +30,15 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
 
 fn decide(ctx: &mut Context, texts: &[String], decision: &Decision) -> app::Result<()> {
     let mut app = ctx.app(Access::Write)?;
-    let decided = app.decide(texts, decision);
+    let doing = match decision {
+        Decision::Confirm => "confirming",
+        Decision::Reject { .. } => "rejecting",
+    };
+    let mut progress = Progress::new(doing, "reservations");
+    let decided = app.decide_with_progress(texts, decision, &mut |done, total| {
+        progress.show(done, total)
+    });
+    drop(progress);
     ctx.diagnose(&mut app)?;
     let decided = print_recorded(ctx, decision, decided)?;
     print_decided(ctx, &app, &decided, decision)

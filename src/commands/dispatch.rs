@@ -1,6 +1,7 @@
 //! `pi7 dispatch`: deliver pending deliveries, in an order you choose.
 
 use super::pending::component_parser;
+use super::progress::Progress;
 use super::Context;
 use crate::app::{self, Access, Handled, Order, Report};
 use crate::domain::Component;
@@ -67,7 +68,16 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         }
     };
     let mut app = ctx.app(Access::Write)?;
-    let reports = app.dispatch(order, args.component, args.process.as_deref(), args.limit)?;
+    let mut progress = Progress::new("delivering", "deliveries");
+    let reports = app.dispatch(
+        order,
+        args.component,
+        args.process.as_deref(),
+        args.limit,
+        &mut |done, total| progress.show(done, total),
+    );
+    drop(progress);
+    let reports = reports?;
     for report in &reports {
         ctx.log(&report.log)?;
         print_report(ctx, report, "delivered")?;

@@ -2,8 +2,9 @@
 //! database, as a verified replay: every command is carried out again and
 //! every event a handler published must come out again, exactly.
 
+use super::progress::Progress;
 use super::submit::read_input;
-use super::{progress, Context};
+use super::Context;
 use crate::app::{self, Access};
 
 /// Take an exported log into this database, checking every event
@@ -37,9 +38,11 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     let path = ctx.db_path()?;
     let existed = ctx.db_exists()?;
     let mut app = ctx.app(Access::Write)?;
-    let bar = progress::bar(log.len() as u64, "importing");
-    let imported = app.import(&log, &mut |position| bar.set_position(position));
-    bar.finish_and_clear();
+    let mut progress = Progress::new("importing", "events");
+    let imported = app.import(&log, &mut |position| {
+        progress.show(position, log.len() as u64)
+    });
+    drop(progress);
     let imported = match imported {
         Ok(imported) => imported,
         Err(e) => {

@@ -1,29 +1,92 @@
-//! Progress bars for the commands that go through a whole log (`rebuild`,
-//! `import`): on stderr, only for a long log and only when stderr is a
-//! terminal, so that scripts, pipes and tests never see one.
+//! Progress bars for long work (`rebuild`, `import`, `verify`, `dispatch`,
+//! `confirm` and `reject` of many): on stderr, only when the work is long
+//! and only when stderr is a terminal, so that scripts, pipes and tests
+//! never see one.
 
 use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// How many events a log must have for a bar to be worth drawing.
+/// How much work (events, deliveries, reservations) is worth a bar: below
+/// this, even a debug build is done in a few seconds.
 pub const THRESHOLD: u64 = 10_000;
 
-/// A bar counting `len` events, drawn on stderr when `len` is over
+/// The progress of one piece of work, counted in `unit`s, as the use case
+/// reports it. It is taken off the terminal when dropped, so drop it before
+/// printing anything else.
+pub struct Progress {
+    message: &'static str,
+    unit: &'static str,
+    /// Made at the first report, when the length of the work is known.
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// `message` says what is being done ("replaying"), in at most 10
+    /// characters; `unit` what is counted ("events").
+    pub fn new(message: &'static str, unit: &'static str) -> Progress {
+        Progress {
+            message,
+            unit,
+            bar: None,
+        }
+    }
+
+    /// Shows `done` of `total`. The first report decides whether a bar is
+    /// drawn at all; later ones may move the end, for work that grows as it
+    /// goes (handling a delivery makes more).
+    pub fn show(&mut self, done: u64, total: u64) {
+        let bar = self
+            .bar
+            .get_or_insert_with(|| bar(total, self.message, self.unit));
+        // Work that sits at 0 while it prepares (verify's checks before
+        // its replay) would have the time until its first step taken for
+        // the time a step takes: hours left, for a few seconds of work.
+        if bar.position() == 0 && done > 0 {
+            bar.reset_eta();
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A bar counting `len` `unit`s, drawn on stderr when `len` is over
 /// [`THRESHOLD`] and stderr is a terminal; a hidden one (whose methods do
 /// nothing) otherwise.
-pub fn bar(len: u64, message: &'static str) -> ProgressBar {
+fn bar(len: u64, message: &'static str, unit: &str) -> ProgressBar {
     if len <= THRESHOLD || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
+    // As wide a line as a bar of events has (79 columns at 30,000 of
+    // them): a longer unit, a shorter bar, so that it fits 80 columns.
+    let width = (30 + "events".len()).saturating_sub(unit.len());
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template(
-            "pi7: {msg:<10} [{bar:30}] {human_pos}/{human_len} events ({eta} left)",
-        )
+        ProgressStyle::with_template(&format!(
+            "pi7: {{msg:<10}} [{{bar:{width}}}] {{human_pos}}/{{human_len}} {unit} ({{eta}} left)"
+        ))
         .expect("the template is valid")
         .progress_chars("=> "),
     );
     bar.set_message(message);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_work_has_no_bar() {
+        assert!(bar(THRESHOLD, "replaying", "events").is_hidden());
+        assert!(bar(0, "replaying", "events").is_hidden());
+    }
 }

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::{progress, Context};
+use super::progress::Progress;
+use super::Context;
 use crate::app::{Access, Change, DocumentChange, DocumentKind};
 
 /// How many differing fields a line names before it says "and N more".
@@ -25,14 +26,9 @@ pub struct Args {}
 
 pub fn run(ctx: &mut Context, _args: Args) -> crate::app::Result<()> {
     let mut app = ctx.app(Access::Write)?;
-    let mut bar = None;
-    let rebuilt = app.rebuild(&mut |seq, last| {
-        bar.get_or_insert_with(|| progress::bar(last, "replaying"))
-            .set_position(seq)
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let mut progress = Progress::new("replaying", "events");
+    let rebuilt = app.rebuild(&mut |seq, last| progress.show(seq, last));
+    drop(progress);
     let (rebuilt, changes) = rebuilt?;
     let (events, orders, reservations) = (
         rebuilt.events,

@@ -1,5 +1,6 @@
 //! `pi7 verify`: audit a database.
 
+use super::progress::Progress;
 use super::Context;
 use crate::app;
 use crate::error::Violations;
@@ -27,10 +28,13 @@ use crate::render;
 pub struct Args {}
 
 pub fn run(ctx: &mut Context, _args: Args) -> app::Result<()> {
+    let mut progress = Progress::new("verifying", "events");
+    let verified = app::verify(&ctx.db_path()?, &mut |seq, last| progress.show(seq, last));
+    drop(progress);
     let app::Verified {
         audit: report,
         database,
-    } = app::verify(&ctx.db_path()?)?;
+    } = verified?;
     if ctx.json {
         ctx.json_line(&serde_json::json!({
             "events": report.events,

@@ -381,7 +381,7 @@ fn import_text<S: Store>(store: &mut S, text: &str) -> Result<(u64, u64), String
 
 /// `pi7 verify`'s audit finds nothing wrong.
 fn assert_audit_ok<S: Queries + LogSource>(store: &S, what: &str) {
-    let audit = crate::app::audit(store).unwrap();
+    let audit = crate::app::audit(store, &mut |_, _| {}).unwrap();
     assert_eq!(audit.violations, Vec::<String>::new(), "{what}: verify");
 }
 

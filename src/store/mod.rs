@@ -170,9 +170,15 @@ pub struct DeliveryFilter {
 
 impl DeliveryFilter {
     pub fn admits(&self, delivery: &Delivery) -> bool {
-        self.component.is_none_or(|c| c == delivery.component)
-            && self.process_id.is_none_or(|p| p == delivery.process_id)
+        self.routes(delivery.component, delivery.process_id)
             && !self.exclude.contains(&delivery.key)
+    }
+
+    /// Whether the deliveries to `component` of `process_id`'s events pass,
+    /// known before they exist (those that an event just published makes).
+    pub fn routes(&self, component: Component, process_id: Uuid) -> bool {
+        self.component.is_none_or(|c| c == component)
+            && self.process_id.is_none_or(|p| p == process_id)
     }
 }
 

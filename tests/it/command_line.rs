@@ -2,7 +2,7 @@
 //! keep what clap knew, honest exit codes, notes where a result could
 //! mislead, and output that keeps to the terminal's width.
 
-use crate::util::{assert_one_line, TestEnv};
+use crate::util::{assert_one_line, one_line_orders, TestEnv};
 
 #[test]
 fn a_missing_argument_is_named_with_the_subcommands_help() {
@@ -494,9 +494,7 @@ fn options_that_would_do_nothing_are_refused() {
 #[test]
 fn ctrl_c_during_a_bulk_submit_says_what_was_recorded_and_how_to_finish() {
     const ORDERS: usize = 1000;
-    let orders: String = (0..ORDERS)
-        .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a room\"}}]}}\n"))
-        .collect();
+    let orders = one_line_orders(ORDERS);
     // The submit is stopped at a chosen write (PI7_PAUSE_AT_WRITE), so that
     // Ctrl-C lands mid-run every time: first while it records the orders
     // (one transaction: 1000 requests, their 2000 deliveries, and the first
@@ -548,6 +546,44 @@ fn ctrl_c_during_a_bulk_submit_says_what_was_recorded_and_how_to_finish() {
         assert_eq!(env.json(&["list"]).as_array().unwrap().len(), ORDERS + 1);
         env.ok(&["verify"]);
     }
+}
+
+/// Long work shows a progress bar only when stderr is a terminal: through
+/// a pipe, as in a script (and here), a run over the bars' threshold of
+/// 10,000 says on stderr what it says without one, which is nothing.
+#[test]
+fn long_work_draws_no_progress_bar_through_a_pipe() {
+    const ORDERS: usize = 10_001;
+    let orders = one_line_orders(ORDERS);
+    let env = TestEnv::new();
+    env.write("many.jsonl", &orders);
+    let run = env.run(&["--hold", "submit", "many.jsonl"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            0,
+            "pi7: held: 20002 deliveries pending; `pi7 dispatch` delivers them\n"
+        )
+    );
+
+    let run = env.run(&["dispatch"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert_eq!(run.stdout.lines().count(), 2 * ORDERS);
+
+    let reservations = env.json(&["list", "reservations"]);
+    let ids: Vec<&str> = reservations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), ORDERS);
+    let run = env.exec(env.cmd().args(["confirm", "-"]).write_stdin(ids.join("\n")));
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+
+    let run = env.run(&["verify"]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    assert!(run.stdout.starts_with("30003 events"), "{}", run.stdout);
 }
 
 #[test]

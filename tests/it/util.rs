@@ -46,6 +46,14 @@ pub fn example(name: &str) -> String {
         .to_string()
 }
 
+/// `count` orders of one line each, customers `c0`, `c1`, …, as JSON
+/// Lines: a bulk submit.
+pub fn one_line_orders(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a room\"}}]}}\n"))
+        .collect()
+}
+
 /// A file of the repository, by its path relative to the root.
 pub fn repo_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
