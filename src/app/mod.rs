@@ -41,7 +41,7 @@ pub use rebuild::{Change, DocumentChange, DocumentKind, Rebuilt};
 pub use relay::Lease;
 pub use verify::{audit, verify, Audit, Verified};
 pub use view::{ProcessView, TimelineStep};
-pub use write::{Decided, Decision, Submitted};
+pub use write::{Decided, Decision, Recorded, Submitted};
 
 use std::path::{Path, PathBuf};
 

@@ -7,10 +7,11 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::lookup::resolve;
-use super::{App, Result};
-use crate::dispatch::Handlers;
+use super::{App, EventFilter, Result};
+use crate::dispatch::{self as dispatcher, Handlers};
 use crate::domain::order::OrderRequest;
 use crate::domain::saga;
+use crate::domain::Topic;
 use crate::domain::{ReservationDoc, ReservationStatus, SalesOrderDoc};
 use crate::error::InputError;
 use crate::operations::{self, Acted, Refused};
@@ -27,6 +28,15 @@ pub struct Submitted {
     pub salesorder: Option<SalesOrderDoc>,
     #[schema(value_type = Vec<Object>)]
     pub reservations: Vec<ReservationDoc>,
+}
+
+/// The orders one submit recorded: their requests are the events of the
+/// log from `first` to `last` on that topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub first: u64,
+    pub last: u64,
+    pub orders: usize,
 }
 
 /// What a person decides about a reservation.
@@ -61,27 +71,120 @@ pub struct Decided {
 impl App {
     /// Submits orders, each under a new processId, all in one transaction.
     pub fn submit(&mut self, orders: &[OrderRequest]) -> Result<Vec<Submitted>> {
+        let recorded = self.submit_all(&mut orders.iter().cloned().map(Ok))?;
+        let mut submitted = Vec::with_capacity(recorded.orders);
+        self.for_each_submitted(&recorded, &mut |one| {
+            submitted.push(one);
+            Ok(())
+        })?;
+        Ok(submitted)
+    }
+
+    /// Submits the orders `orders` yields, each under a new processId, all
+    /// in one transaction: nothing is written unless every one is valid (an
+    /// `Err` it yields undoes them all and is returned). Each is written as
+    /// it is read, so memory does not grow with their number: what grows is
+    /// the transaction, in the WAL on disk. Returns where their requests are
+    /// in the log, for [`for_each_submitted`](Self::for_each_submitted).
+    pub fn submit_all(
+        &mut self,
+        orders: &mut dyn Iterator<Item = anyhow::Result<OrderRequest>>,
+    ) -> Result<Recorded> {
         let now = self.now();
-        let processes: Vec<Uuid> = orders.iter().map(|_| Uuid::new_v4()).collect();
-        self.record(&mut |tx| {
-            let mut all = Acted::default();
-            for (order, process_id) in orders.iter().zip(&processes) {
-                all.absorb(operations::submit(
-                    tx,
-                    order,
-                    *process_id,
-                    Uuid::new_v4(),
-                    now,
-                )?);
+        let keep_log = self.options.log;
+        let mut started = false;
+        let recorded = self.record(&mut |tx| {
+            if std::mem::replace(&mut started, true) {
+                // Storage retries a unit of work whole; what the input gave
+                // the first attempt cannot be read again.
+                return Err(StoreError::Busy { attempts: 2 }.into());
             }
-            Ok(((), all))
+            let mut all = Acted::default();
+            let mut recorded = Recorded {
+                first: 0,
+                last: 0,
+                orders: 0,
+            };
+            for order in &mut *orders {
+                let mut acted =
+                    operations::submit(tx, &order?, Uuid::new_v4(), Uuid::new_v4(), now)?;
+                if let Some(request) = acted.published.first() {
+                    if recorded.orders == 0 {
+                        recorded.first = request.seq;
+                    }
+                    recorded.last = request.seq;
+                }
+                recorded.orders += 1;
+                // Only the first batch is delivered in this transaction (and
+                // only a verbose run shows the log): the rest would only
+                // hold memory in proportion to the input.
+                if all.published.len() >= dispatcher::BATCH {
+                    acted.published.clear();
+                }
+                if !keep_log {
+                    acted.log.clear();
+                }
+                all.absorb(acted);
+            }
+            if recorded.orders == 0 {
+                return Err(InputError("no order in the input".into()).into());
+            }
+            Ok((recorded, all))
         })?;
         // The requests are committed: from here on, a failure must say
         // which processes it recorded, or a retry would submit them twice.
-        let finished = self
-            .settle()
-            .and_then(|()| processes.iter().map(|p| self.submitted(*p)).collect());
-        finished.map_err(|e| e.recorded(processes))
+        match self.settle() {
+            Ok(()) => Ok(recorded),
+            Err(e) => {
+                let mut processes = Vec::new();
+                let listed = self.for_each_submitted_process(&recorded, &mut |p| {
+                    processes.push(p);
+                    Ok(())
+                });
+                Err(match listed {
+                    Ok(()) => e.recorded(processes),
+                    Err(_) => e,
+                })
+            }
+        }
+    }
+
+    /// Calls `each` with every order `recorded` names as it stands now, in
+    /// the order submitted, reading them a page at a time.
+    pub fn for_each_submitted(
+        &self,
+        recorded: &Recorded,
+        each: &mut dyn FnMut(Submitted) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_submitted_process(recorded, &mut |process_id| {
+            each(self.submitted(process_id)?)
+        })
+    }
+
+    fn for_each_submitted_process(
+        &self,
+        recorded: &Recorded,
+        each: &mut dyn FnMut(Uuid) -> Result<()>,
+    ) -> Result<()> {
+        const PAGE: usize = 1000;
+        let mut filter = EventFilter {
+            since: recorded.first.saturating_sub(1),
+            topic: Some(Topic::SalesOrderRequest),
+            ..EventFilter::default()
+        };
+        loop {
+            let page = self.events(&filter, PAGE)?;
+            for event in &page {
+                if event.seq > recorded.last {
+                    return Ok(());
+                }
+                each(event.process_id)?;
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => filter.since = last.seq,
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Amends the pending order of the process `process` names (any of its
@@ -224,9 +327,10 @@ impl App {
                 ));
             }
         }
+        let kept: std::collections::HashSet<&Uuid> = unchanged.iter().collect();
         let changed: Vec<Uuid> = ids
             .iter()
-            .filter(|id| !unchanged.contains(id))
+            .filter(|id| !kept.contains(id))
             .copied()
             .collect();
         let noun = match decision {

@@ -1,11 +1,11 @@
 //! `pi7 submit`: a customer's order enters the system as `salesorder/request`.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 
 use super::Context;
 use crate::app::{self, Access, App, EventFilter};
-use crate::domain::order::parse_orders;
+use crate::domain::order::{parse_orders, OrderRequest};
 use crate::domain::Topic;
 use crate::error::{BadOrder, InputError};
 use crate::render;
@@ -31,83 +31,233 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
-    let (source_name, text) = read_input(&args.file)?;
+    if let Some(id) = &args.process {
+        return amend(ctx, id, &args.file);
+    }
+    let (source_name, input) = open_input(&args.file)?;
+    let mut orders = OrderStream::new(source_name, input);
+    let path = ctx.db_path()?;
+    let existed = ctx.db_exists()?;
+    let mut app = ctx.app(Access::Write)?;
+    let start = app.last_seq()?;
+    report_on_interrupt(path.clone(), start);
+    let recorded = app.submit_all(&mut orders);
+    ctx.diagnose(&mut app)?;
+    let recorded = match recorded {
+        Ok(recorded) => recorded,
+        Err(e) if !existed && app.last_seq().is_ok_and(|seq| seq == 0) => {
+            // The orders are read as they are written: a bad one found
+            // after the database was made leaves nothing behind, as one
+            // found before would have.
+            drop(app);
+            app::remove_new_database(&path);
+            return Err(e);
+        }
+        Err(e) => {
+            for process_id in &e.recorded {
+                if ctx.json {
+                    ctx.json_line(&serde_json::json!({ "processId": process_id }))?;
+                } else {
+                    writeln!(
+                        ctx.out,
+                        "process      {process_id}  (recorded, not delivered)"
+                    )?;
+                }
+            }
+            return Err(e);
+        }
+    };
+    app.for_each_submitted(&recorded, &mut |one| show(ctx, &one))
+}
+
+/// `--process`: the file's one order becomes the lines of that process.
+fn amend(ctx: &mut Context, id: &str, file: &str) -> app::Result<()> {
+    let (source_name, text) = read_input(file)?;
     let orders = parse_orders(&text).map_err(|error| BadOrder {
         source_name: source_name.clone(),
         error,
     })?;
+    let [order] = orders.as_slice() else {
+        return Err(InputError(format!(
+            "{source_name} holds {} orders; an amendment is one order",
+            orders.len()
+        ))
+        .into());
+    };
     let mut app = ctx.app(Access::Write)?;
-    let submitted = match &args.process {
-        Some(id) => {
-            let [order] = orders.as_slice() else {
-                return Err(InputError(format!(
-                    "{source_name} holds {} orders; an amendment is one order",
-                    orders.len()
-                ))
-                .into());
-            };
-            let amended = app.amend(id, order);
-            ctx.diagnose(&mut app)?;
-            vec![amended?]
+    let amended = app.amend(id, order);
+    ctx.diagnose(&mut app)?;
+    show(ctx, &amended?)
+}
+
+/// Prints one submitted order: a JSON line, or its documents in columns.
+fn show(ctx: &mut Context, one: &app::Submitted) -> app::Result<()> {
+    if ctx.json {
+        ctx.json_line(one)?;
+        return Ok(());
+    }
+    let mut text = format!("process      {}\n", one.process_id);
+    match &one.salesorder {
+        Some(o) => {
+            text += &format!(
+                "sales order  {}  {}  {}\n",
+                o.id,
+                render::clip(o.object.customer.as_deref().unwrap_or("?"), 16),
+                o.object.status
+            )
         }
-        None => {
-            let start = app.last_seq()?;
-            report_on_interrupt(ctx.db_path()?, start);
-            let submitted = app.submit(&orders);
-            ctx.diagnose(&mut app)?;
-            match submitted {
-                Ok(submitted) => submitted,
-                Err(e) => {
-                    for process_id in &e.recorded {
-                        if ctx.json {
-                            ctx.json_line(&serde_json::json!({ "processId": process_id }))?;
-                        } else {
-                            writeln!(
-                                ctx.out,
-                                "process      {process_id}  (recorded, not delivered)"
-                            )?;
-                        }
-                    }
-                    return Err(e);
+        None => text += "sales order  (not made yet: the request is held)\n",
+    }
+    let width = one
+        .reservations
+        .iter()
+        .map(|r| render::width(&render::clip(&r.object.reserved, 16)))
+        .max()
+        .unwrap_or(0);
+    for r in &one.reservations {
+        // Padded by display width: `format!`'s `{:<width$}` counts chars.
+        let reserved = render::clip(&r.object.reserved, 16);
+        let pad = " ".repeat(width - render::width(&reserved));
+        text += &format!(
+            "reservation  {}  {reserved}{pad}  {}\n",
+            r.id, r.object.status
+        );
+    }
+    writeln!(ctx.out, "{text}")?;
+    Ok(())
+}
+
+/// Orders read from an input one JSON value at a time, as
+/// [`parse_orders`] reads a whole text, with errors that point where its
+/// would. JSON Lines (or objects one after another, however many lines
+/// each takes) never hold more than one order in memory; a JSON array is
+/// one value, read whole.
+struct OrderStream {
+    source_name: String,
+    input: Box<dyn BufRead>,
+    /// Lines read so far.
+    line: usize,
+    /// Orders parsed and not yet given out.
+    ready: std::collections::VecDeque<OrderRequest>,
+    /// Whether any order was found.
+    found: bool,
+    done: bool,
+}
+
+impl OrderStream {
+    fn new(source_name: String, input: Box<dyn BufRead>) -> Self {
+        OrderStream {
+            source_name,
+            input,
+            line: 0,
+            ready: Default::default(),
+            found: false,
+            done: false,
+        }
+    }
+
+    /// The next whole lines that hold complete JSON values (or, at the end,
+    /// whatever is left), and the number of the first of them.
+    fn chunk(&mut self) -> anyhow::Result<Option<(usize, String)>> {
+        let first = self.line + 1;
+        let mut chunk = String::new();
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        loop {
+            let mut bytes = Vec::new();
+            let read = self
+                .input
+                .read_until(b'\n', &mut bytes)
+                .map_err(|e| InputError(format!("cannot read {}: {e}", self.source_name)))?;
+            if read == 0 {
+                return Ok((!chunk.is_empty()).then_some((first, chunk)));
+            }
+            self.line += 1;
+            let mut text = String::from_utf8(bytes).map_err(|e| {
+                InputError(format!(
+                    "{} is not UTF-8 text: line {}: {e}",
+                    self.source_name, self.line
+                ))
+            })?;
+            // Windows editors start UTF-8 files with a byte-order mark; it
+            // is not part of the JSON.
+            if self.line == 1 && text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            for byte in text.bytes() {
+                match (in_string, escaped, byte) {
+                    (true, true, _) => escaped = false,
+                    (true, false, b'\\') => escaped = true,
+                    (true, false, b'"') => in_string = false,
+                    (true, false, _) => {}
+                    (false, _, b'"') => in_string = true,
+                    (false, _, b'{' | b'[') => depth += 1,
+                    (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
+                    _ => {}
                 }
             }
-        }
-    };
-    for one in submitted {
-        if ctx.json {
-            ctx.json_line(&one)?;
-            continue;
-        }
-        let mut text = format!("process      {}\n", one.process_id);
-        match &one.salesorder {
-            Some(o) => {
-                text += &format!(
-                    "sales order  {}  {}  {}\n",
-                    o.id,
-                    render::clip(o.object.customer.as_deref().unwrap_or("?"), 16),
-                    o.object.status
-                )
+            chunk.push_str(&text);
+            if depth == 0 && !in_string && !chunk.trim().is_empty() {
+                return Ok(Some((first, chunk)));
             }
-            None => text += "sales order  (not made yet: the request is held)\n",
         }
-        let width = one
-            .reservations
-            .iter()
-            .map(|r| render::width(&render::clip(&r.object.reserved, 16)))
-            .max()
-            .unwrap_or(0);
-        for r in &one.reservations {
-            // Padded by display width: `format!`'s `{:<width$}` counts chars.
-            let reserved = render::clip(&r.object.reserved, 16);
-            let pad = " ".repeat(width - render::width(&reserved));
-            text += &format!(
-                "reservation  {}  {reserved}{pad}  {}\n",
-                r.id, r.object.status
-            );
-        }
-        writeln!(ctx.out, "{text}")?;
     }
-    Ok(())
+
+    fn parse(&mut self) -> anyhow::Result<()> {
+        let Some((first, chunk)) = self.chunk()? else {
+            self.done = true;
+            if !self.found {
+                let error = crate::domain::order::OrderError {
+                    location: crate::domain::order::Location { line: 1, column: 1 },
+                    message: "no order in the input".into(),
+                };
+                return Err(self.bad(error).into());
+            }
+            return Ok(());
+        };
+        if self.found && chunk.trim().is_empty() {
+            return Ok(());
+        }
+        let orders = parse_orders(&chunk).map_err(|mut error| {
+            // The chunk starts a line: only lines move.
+            error.location.line += first - 1;
+            self.bad(error)
+        })?;
+        self.found = true;
+        self.ready.extend(orders);
+        Ok(())
+    }
+
+    fn bad(&self, error: crate::domain::order::OrderError) -> BadOrder {
+        BadOrder {
+            source_name: self.source_name.clone(),
+            error,
+        }
+    }
+}
+
+impl Iterator for OrderStream {
+    type Item = anyhow::Result<OrderRequest>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.ready.is_empty() && !self.done {
+            if let Err(e) = self.parse() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.ready.pop_front().map(Ok)
+    }
+}
+
+/// Opens an input named on the command line (`-` is stdin), returning the
+/// name to use in messages and a reader of it.
+fn open_input(name: &str) -> Result<(String, Box<dyn BufRead>), InputError> {
+    if name == "-" {
+        return Ok(("<stdin>".into(), Box::new(std::io::stdin().lock())));
+    }
+    let file =
+        std::fs::File::open(name).map_err(|e| InputError(format!("cannot read {name}: {e}")))?;
+    Ok((name.to_string(), Box::new(std::io::BufReader::new(file))))
 }
 
 /// The processes of the orders this submit records: what a Ctrl-C says.

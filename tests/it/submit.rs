@@ -111,3 +111,33 @@ fn a_customer_name_is_kept_as_given() {
     assert_eq!(orders[0]["reservations"][0]["object"]["id"], -3);
     assert_eq!(orders[0]["reservations"][0]["object"]["reserved"], "a café");
 }
+
+/// Orders are read as they are written (memory does not grow with the
+/// input), yet an order spread over several lines, objects one after
+/// another and JSON Lines mix as before, a bad order anywhere still undoes
+/// the whole submit, and its line is counted from the start of the input.
+#[test]
+fn reads_orders_as_it_writes_them_and_a_late_bad_one_undoes_them_all() {
+    let one = |c: &str| {
+        format!(r#"{{"customer": "{c}", "reservations": [{{"id": 1, "reserved": "a room"}}]}}"#)
+    };
+    let spread = "{\n  \"customer\": \"ann\",\n  \"reservations\": [{\"id\": 1, \"reserved\": \"a \\\"big\\\" room {\"}]\n}\n";
+    let good = format!("{spread}\n{}{}\n{}\n", one("bob"), one("cy"), one("dee"));
+    let env = TestEnv::new();
+    env.write("good.jsonl", &good);
+    let orders = env.json_lines(&["submit", "good.jsonl"]);
+    assert_eq!(customers(&orders), ["ann", "bob", "cy", "dee"]);
+
+    let fresh = TestEnv::new();
+    let bad = format!("{good}{}\n", one("eve").replace("\"a room\"", "42"));
+    fresh.write("bad.jsonl", &bad);
+    let stderr = fresh.fails(&["submit", "bad.jsonl"], 2);
+    assert_eq!(
+        stderr,
+        "pi7: error: bad.jsonl:8:60: \"reserved\" must be a string\n"
+    );
+    assert!(
+        !fresh.db().exists(),
+        "a refused submit into a new database leaves none behind"
+    );
+}
