@@ -85,6 +85,7 @@ impl App {
     /// The shortest prefix (of at least 8 characters) that names one thing,
     /// for each of `which`: how tables show ids.
     pub fn short_ids(&self, which: impl IntoIterator<Item = Uuid>) -> Result<ShortIds> {
+        let _snapshot = self.store.begin_read();
         Ok(short_ids(&self.store, which)?)
     }
 

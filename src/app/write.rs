@@ -173,6 +173,9 @@ impl App {
             ..EventFilter::default()
         };
         loop {
+            // A page is read on one snapshot: its statements take the
+            // file's locks once, and no writer waits on a long output.
+            let _snapshot = self.store.begin_read();
             let page = self.events(&filter, PAGE)?;
             for event in &page {
                 if event.seq > recorded.last {
@@ -279,6 +282,7 @@ impl App {
 
     /// The reservations `texts` name, each once, in the order first named.
     fn resolve_reservations(&self, texts: &[String]) -> Result<Vec<Uuid>> {
+        let _snapshot = self.store.begin_read();
         let mut ids = texts
             .iter()
             .map(|text| Ok(resolve(&self.store, text, &[DocumentKind::Reservation])?.id))
@@ -359,6 +363,8 @@ impl App {
     }
 
     fn decided(&self, ids: &[Uuid], unchanged: Vec<Uuid>) -> Result<Decided> {
+        // One snapshot for all of it: the reads take the file's locks once.
+        let _snapshot = self.store.begin_read();
         let mut reservations = Vec::with_capacity(ids.len());
         let mut processes = BTreeSet::new();
         for id in ids {
