@@ -41,10 +41,9 @@
 #                      size (sampled every 0.1 s) and the db's size after;
 #                      beside sqlite3 `.import` of the same lines (one row
 #                      each); then the peak memory of each size side by side.
-#                      Target: peak memory flat in the input size. (While
-#                      submit reads its whole input first, the 200 MB run
-#                      takes GBs of memory and minutes a run: BENCH_BIG_RUNS=1
-#                      makes it one run.)
+#                      Target: peak memory flat in the input size. (The
+#                      200 MB run takes minutes a run: BENCH_BIG_RUNS=1 makes
+#                      it one run.)
 #   check              `pi7 check` (in memory, no floor) of an 8-line order,
 #                      and of a 10-line order with --duplicates: time, peak RSS
 #                      and states explored. Target: 10 lines with duplicates

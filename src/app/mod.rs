@@ -102,6 +102,9 @@ pub struct App {
     diagnostics: Vec<Diagnostic>,
     /// Set when a use case's own transaction left nothing pending.
     settled: bool,
+    /// What the deliveries in a use case's own transaction had to say,
+    /// until the use case has said its own.
+    delivered: Vec<Diagnostic>,
     /// Deliveries that failed in a use case's own transaction: the
     /// delivery after it does not try them a second time.
     failed: Vec<i64>,
@@ -161,6 +164,7 @@ impl App {
             options,
             diagnostics: Vec::new(),
             settled: false,
+            delivered: Vec::new(),
             failed: Vec::new(),
         })
     }
@@ -232,6 +236,7 @@ impl App {
     /// What the use cases run so far had to say, oldest first; taking them
     /// leaves none behind.
     pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
+        self.diagnostics.append(&mut self.delivered);
         std::mem::take(&mut self.diagnostics)
     }
 
@@ -279,7 +284,9 @@ impl App {
             .map(|r| r.delivery.key)
             .collect();
         self.settled = !more;
-        report(&reports, &self.options, &mut self.diagnostics);
+        // Said after the use case's own notes, as a delivery after the
+        // commit would have been: `settle` adds them.
+        report(&reports, &self.options, &mut self.delivered);
         Ok(result)
     }
 
@@ -287,6 +294,7 @@ impl App {
     /// returns, unless the options hold deliveries back or the use case's
     /// own transaction delivered everything already.
     fn settle(&mut self) -> Result<()> {
+        self.diagnostics.append(&mut self.delivered);
         if std::mem::take(&mut self.settled) && !self.options.hold {
             return Ok(());
         }

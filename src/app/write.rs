@@ -76,8 +76,23 @@ impl App {
         self.for_each_submitted(&recorded, &mut |one| {
             submitted.push(one);
             Ok(())
-        })?;
+        })
+        .map_err(|e| self.recorded_then(e, &recorded))?;
         Ok(submitted)
+    }
+
+    /// `e`, a failure after `recorded` was committed, naming the processes
+    /// it recorded (when they can be read): a retry would submit them twice.
+    fn recorded_then(&self, e: super::Error, recorded: &Recorded) -> super::Error {
+        let mut processes = Vec::new();
+        let listed = self.for_each_submitted_process(recorded, &mut |p| {
+            processes.push(p);
+            Ok(())
+        });
+        match listed {
+            Ok(()) => e.recorded(processes),
+            Err(_) => e,
+        }
     }
 
     /// Submits the orders `orders` yields, each under a new processId, all
@@ -135,17 +150,7 @@ impl App {
         // which processes it recorded, or a retry would submit them twice.
         match self.settle() {
             Ok(()) => Ok(recorded),
-            Err(e) => {
-                let mut processes = Vec::new();
-                let listed = self.for_each_submitted_process(&recorded, &mut |p| {
-                    processes.push(p);
-                    Ok(())
-                });
-                Err(match listed {
-                    Ok(()) => e.recorded(processes),
-                    Err(_) => e,
-                })
-            }
+            Err(e) => Err(self.recorded_then(e, &recorded)),
         }
     }
 
@@ -241,10 +246,11 @@ impl App {
             let acted = operations::submit(tx, order, process_id, Uuid::new_v4(), now)?;
             Ok((true, acted))
         })?;
+        // Also when it was not new: the flags `record` left are for it.
+        self.settle()?;
         if !new {
             return Ok(None);
         }
-        self.settle()?;
         self.submitted(process_id).map(Some)
     }
 
@@ -316,21 +322,27 @@ impl App {
                     }
                 };
                 if !acted.changed {
-                    unchanged.push(*id);
+                    // As it was found: what this transaction delivers
+                    // later (a release, say) is not what it already was.
+                    let status = tx.reservation(*id)?.map(|r| r.object.status);
+                    unchanged.push((*id, status));
                 }
                 all.absorb(acted);
                 progress(done as u64 + 1, total);
             }
             Ok((unchanged, all))
         })?;
-        for id in &unchanged {
-            if let Some(doc) = self.store.reservation_by_id(*id)? {
-                self.note(format!(
-                    "reservation {id} is already {}; nothing changed",
-                    doc.object.status
-                ));
-            }
-        }
+        let unchanged: Vec<Uuid> = unchanged
+            .into_iter()
+            .map(|(id, status)| {
+                if let Some(status) = status {
+                    self.note(format!(
+                        "reservation {id} is already {status}; nothing changed"
+                    ));
+                }
+                id
+            })
+            .collect();
         let kept: std::collections::HashSet<&Uuid> = unchanged.iter().collect();
         let changed: Vec<Uuid> = ids
             .iter()

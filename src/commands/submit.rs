@@ -141,6 +141,9 @@ struct OrderStream {
     ready: std::collections::VecDeque<OrderRequest>,
     /// Whether any order was found.
     found: bool,
+    /// Whether the input is a JSON array (one value, read whole) rather
+    /// than orders one after another: its first value decides.
+    array: Option<bool>,
     done: bool,
 }
 
@@ -152,6 +155,7 @@ impl OrderStream {
             line: 0,
             ready: Default::default(),
             found: false,
+            array: None,
             done: false,
         }
     }
@@ -217,6 +221,19 @@ impl OrderStream {
         if self.found && chunk.trim().is_empty() {
             return Ok(());
         }
+        // What the whole text's parser would say of a value after the
+        // first that does not fit the input's form.
+        let starts_array = chunk.trim_start().starts_with('[');
+        match self.array {
+            None => self.array = Some(starts_array),
+            Some(true) => return Err(self.bad_at(first, &chunk, "trailing characters").into()),
+            Some(false) if starts_array => {
+                return Err(self
+                    .bad_at(first, &chunk, "an order must be a JSON object")
+                    .into())
+            }
+            Some(false) => {}
+        }
         let orders = parse_orders(&chunk).map_err(|mut error| {
             // The chunk starts a line: only lines move.
             error.location.line += first - 1;
@@ -225,6 +242,19 @@ impl OrderStream {
         self.found = true;
         self.ready.extend(orders);
         Ok(())
+    }
+
+    /// `message` about the first value of `chunk`, which starts line `first`.
+    fn bad_at(&self, first: usize, chunk: &str, message: &str) -> BadOrder {
+        let before = &chunk[..chunk.len() - chunk.trim_start().len()];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        self.bad(crate::domain::order::OrderError {
+            location: crate::domain::order::Location {
+                line: first + before.matches('\n').count(),
+                column: before[line_start..].chars().count() + 1,
+            },
+            message: message.into(),
+        })
     }
 
     fn bad(&self, error: crate::domain::order::OrderError) -> BadOrder {
@@ -250,13 +280,29 @@ impl Iterator for OrderStream {
 }
 
 /// Opens an input named on the command line (`-` is stdin), returning the
-/// name to use in messages and a reader of it.
+/// name to use in messages and a reader of it. What is not a regular file
+/// (stdin, a pipe, a terminal) is copied to a temporary file first: the
+/// orders are read inside the write transaction, which must not wait on a
+/// slow writer of the input, or a person typing, while it holds the lock.
 fn open_input(name: &str) -> Result<(String, Box<dyn BufRead>), InputError> {
+    let spool = |source_name: String, input: &mut dyn Read| {
+        let cannot = |e: std::io::Error| InputError(format!("cannot read {source_name}: {e}"));
+        let mut copy = tempfile::tempfile().map_err(cannot)?;
+        std::io::copy(input, &mut copy).map_err(cannot)?;
+        std::io::Seek::rewind(&mut copy).map_err(cannot)?;
+        let reader: Box<dyn BufRead> = Box::new(std::io::BufReader::new(copy));
+        Ok((source_name, reader))
+    };
     if name == "-" {
-        return Ok(("<stdin>".into(), Box::new(std::io::stdin().lock())));
+        return spool("standard input".into(), &mut std::io::stdin().lock())
+            .map(|(_, reader)| ("<stdin>".to_string(), reader));
     }
-    let file =
+    let mut file =
         std::fs::File::open(name).map_err(|e| InputError(format!("cannot read {name}: {e}")))?;
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    if !regular {
+        return spool(name.to_string(), &mut file);
+    }
     Ok((name.to_string(), Box::new(std::io::BufReader::new(file))))
 }
 

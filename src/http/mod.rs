@@ -263,17 +263,20 @@ pub fn serve(config: Config, err: &mut dyn Write) -> app::Result<()> {
         .name("pi7-writer".into())
         .spawn(move || write_loop(writer, jobs, committed))
         .map_err(|e| app::Error::new(Kind::Internal, format!("cannot start the writer: {e}")))?;
-    if let Some(checkpoints) = checkpoints {
-        std::thread::Builder::new()
-            .name("pi7-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoints, commits))
-            .map_err(|e| {
-                app::Error::new(
-                    Kind::Internal,
-                    format!("cannot start the checkpointer: {e}"),
-                )
-            })?;
-    }
+    let checkpointer = match checkpoints {
+        Some(checkpoints) => Some(
+            std::thread::Builder::new()
+                .name("pi7-checkpoint".into())
+                .spawn(move || checkpoint_loop(checkpoints, commits))
+                .map_err(|e| {
+                    app::Error::new(
+                        Kind::Internal,
+                        format!("cannot start the checkpointer: {e}"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
     let (live, _) = broadcast::channel(1024);
     let (stop, stopping) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -297,6 +300,12 @@ pub fn serve(config: Config, err: &mut dyn Write) -> app::Result<()> {
     drop(runtime);
     drop(shared);
     let _ = writer.join();
+    // The writer is gone, and with it what wakes the checkpointer: waiting
+    // for it means the last connection to close is the one that checkpoints
+    // the WAL into the database, before pi7 says it stopped.
+    if let Some(checkpointer) = checkpointer {
+        let _ = checkpointer.join();
+    }
     served?;
     writeln!(err, "pi7: stopped")?;
     Ok(())

@@ -123,6 +123,23 @@ fn no_order_at_all() {
     rejects("none.json", "[]", "1:3: no order in the input");
 }
 
+/// Orders are read one value at a time, yet the input's first value still
+/// decides its form, as when the whole text was parsed at once.
+#[test]
+fn an_array_and_orders_one_after_another_do_not_mix() {
+    let one = r#"{"customer": "c", "reservations": [{"id": 1, "reserved": "x"}]}"#;
+    rejects(
+        "array-then-object.json",
+        &format!("[{one}]\n\n  {one}\n"),
+        "3:3: trailing characters",
+    );
+    rejects(
+        "object-then-array.json",
+        &format!("{one}\n[{one}]\n"),
+        "2:1: an order must be a JSON object",
+    );
+}
+
 #[test]
 fn not_an_object() {
     rejects(

@@ -381,3 +381,22 @@ fn expire_with_nothing_to_expire_still_delivers_what_is_pending() {
     assert_eq!(env.json(&["pending"]), serde_json::json!([]));
     assert_eq!(env.json(&["list"]).as_array().unwrap().len(), 1);
 }
+
+/// A reservation named again says what it already was, not what the same
+/// command made of it afterwards: here the rejection of the other line
+/// cancels the order, which releases the confirmed one.
+#[test]
+fn a_reservation_decided_already_is_named_as_it_was_found() {
+    let env = TestEnv::new();
+    let order = env.submit_example();
+    let (first, second) = (&order.reservations[0], &order.reservations[1]);
+    env.ok(&["confirm", second]);
+    let run = env.run(&["reject", first, second, "--reason", "sold out"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!("pi7: reservation {second} is already confirmed; nothing changed\n")
+    );
+    let released = env.json(&["show", second]);
+    assert_eq!(text(&released["object"]["status"]), "released");
+}

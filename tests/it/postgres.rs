@@ -1268,3 +1268,28 @@ fn a_command_on_fifteen_thousand_new_orders_fits_a_default_lock_table() {
     );
     env.ok(&["--db", &pg.url, "verify"]);
 }
+
+/// A submit delivers its orders' first deliveries in the transaction that
+/// records them; past 256 new processes those need no lock of their own,
+/// and finding their deliveries must not ask for one (it asked forever).
+#[test]
+fn a_submit_of_many_new_orders_delivers_them_in_its_own_transaction() {
+    let Some(pg) = PgDb::new("a_submit_of_many_new_orders_delivers_them_in_its_own_transaction")
+    else {
+        return;
+    };
+    let env = TestEnv::new();
+    let orders: String = (0..600)
+        .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a\"}}]}}\n"))
+        .collect();
+    let file = env.write("many.jsonl", &orders);
+    let run = env.run(&["--db", &pg.url, "submit", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let count = |sql: &str| pg.sql(sql)[0].get::<_, i64>(0);
+    assert_eq!(count("SELECT count(*) FROM salesorders"), 600);
+    assert_eq!(
+        count("SELECT count(*) FROM deliveries WHERE status = 'done'"),
+        1200
+    );
+    env.ok(&["--db", &pg.url, "verify"]);
+}

@@ -587,6 +587,14 @@ fn sigterm_stops_it_cleanly() {
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
+    // Its writes are in the database file itself, not left in a WAL that
+    // a copy of the file alone would miss.
+    let mut wal = env.db().to_path_buf().into_os_string();
+    wal.push("-wal");
+    assert!(
+        !std::path::Path::new(&wal).exists(),
+        "a WAL was left behind"
+    );
     assert_eq!(env.json_lines(&["events"]).len(), 1);
 }
 

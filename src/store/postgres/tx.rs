@@ -417,7 +417,12 @@ impl Tx for PgTx<'_> {
             .map(delivery_from_row)
             .transpose()?;
         match found {
-            Some(delivery) if !self.locked.contains(&process_key(delivery.process_id)) => {
+            // A process new in this transaction needs no lock (see
+            // `append`): nobody else can see its deliveries yet.
+            Some(delivery)
+                if !self.locked.contains(&process_key(delivery.process_id))
+                    && !self.fresh.contains(&delivery.process_id) =>
+            {
                 // Read again under the process lock: a worker may be
                 // handling it right now.
                 self.lock_or_retry(delivery.process_id)?;
