@@ -2,8 +2,8 @@
 //! database, as a verified replay: every command is carried out again and
 //! every event a handler published must come out again, exactly.
 
+use super::input::read_input;
 use super::progress::Progress;
-use super::submit::read_input;
 use super::Context;
 use crate::app::{self, Access};
 
