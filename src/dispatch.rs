@@ -395,6 +395,11 @@ impl Sagas {
         }
     }
 
+    /// How many orders are held in memory.
+    pub fn held(&self) -> usize {
+        self.orders.len()
+    }
+
     /// Writes the orders that changed.
     pub fn save(mut self, tx: &mut dyn Tx) -> Result<(), StoreError> {
         for process_id in std::mem::take(&mut self.changed) {

@@ -241,6 +241,12 @@ pub enum ReplayError {
     Storage(#[from] StoreError),
 }
 
+/// How many sales orders a replay holds in memory, changed by deliveries,
+/// before it writes them: a run of deliveries to many orders (an export of
+/// a bulk submit has the handling of every order after all the requests)
+/// would hold them all. A run to one order still writes it once.
+const SAGAS_HELD: usize = 1000;
+
 /// Runs steps on a store, checking each against what pi7 itself does.
 pub struct Replay<'h> {
     handlers: &'h Handlers,
@@ -363,6 +369,9 @@ impl<'h> Replay<'h> {
         delivery: &crate::store::Delivery,
     ) -> Result<(), ReplayError> {
         let report = deliver_with(tx, &mut self.sagas, delivery, self.handlers)?;
+        if self.sagas.held() >= SAGAS_HELD {
+            self.save(tx)?;
+        }
         if let Handled::Failed { error, .. } = &report.result {
             return Err(ReplayError::Refused(format!(
                 "delivering event {} to {} fails: {error}",

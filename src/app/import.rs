@@ -2,42 +2,76 @@
 //! as a verified replay: every command is carried out again and every event
 //! a handler published must come out again, exactly.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
-use super::{App, Result};
+use super::{first_attempt, App, Result};
 use crate::dispatch::Handlers;
 use crate::error::InputError;
 use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
 use crate::store::Store;
 
-/// A log file, read and checked line by line, ready to import.
-pub struct Log {
-    source_name: String,
-    /// `None`: a file of envelopes alone, with no record of where
-    /// deliveries were handled.
-    header: Option<Header>,
-    items: Vec<Item>,
+/// Chunks of a log file: whole lines that hold complete JSON values, each
+/// chunk with the number of its first line, as the command line cuts a file
+/// it streams. A chunk starts a line, so only lines need moving.
+pub type Chunks<'a> =
+    Box<dyn Iterator<Item = std::result::Result<(usize, String), InputError>> + 'a>;
+
+/// A log file being imported: its header is read when it is opened, its
+/// steps a chunk at a time as the import replays them, so that memory does
+/// not grow with the file.
+pub struct Log<'a> {
+    chunks: Chunks<'a>,
+    parser: Parser,
+    /// Steps read and not replayed yet: those of one chunk.
+    ready: VecDeque<Item>,
+    done: bool,
 }
 
-impl Log {
-    /// Reads `text`, the contents of `source_name`, or says where its
-    /// first bad line is.
-    pub fn parse(source_name: &str, text: &str) -> Result<Log, InputError> {
-        let (header, items) = parse(source_name, text)?;
-        Ok(Log {
-            source_name: source_name.to_string(),
-            header,
-            items,
-        })
+impl<'a> Log<'a> {
+    /// Reads the chunks of `source_name` up to its first value: whether the
+    /// file is an export (a header first) or envelopes alone. Says where
+    /// the first bad line is, if it comes before that.
+    pub fn open(source_name: &str, chunks: Chunks<'a>) -> Result<Log<'a>, InputError> {
+        let mut log = Log {
+            chunks,
+            parser: Parser::new(source_name),
+            ready: VecDeque::new(),
+            done: false,
+        };
+        while !log.parser.started && !log.done {
+            log.read()?;
+        }
+        Ok(log)
     }
 
-    /// How many lines the import replays: what its progress counts.
-    pub fn len(&self) -> usize {
-        self.items.len()
+    /// Whether the file is an export: it records where deliveries were
+    /// handled.
+    pub fn exact(&self) -> bool {
+        self.parser.header.is_some()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+    /// The next step of the file, read from the next chunks when the last
+    /// is used up; an error says where the first bad line is.
+    fn next_item(&mut self) -> Option<Result<Item, InputError>> {
+        while self.ready.is_empty() && !self.done {
+            if let Err(e) = self.read() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.ready.pop_front().map(Ok)
+    }
+
+    fn read(&mut self) -> Result<(), InputError> {
+        match self.chunks.next() {
+            None => self.done = true,
+            Some(chunk) => {
+                let (first, text) = chunk?;
+                self.parser.parse(first, &text, &mut self.ready)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -48,7 +82,7 @@ pub struct Import {
     pub events: usize,
     pub appended: u64,
     pub present: u64,
-    /// The workflow log lines of what the replay delivered.
+    /// The workflow log lines of what the replay delivered (with `-v`).
     pub log: Vec<String>,
     /// The file was an export: deliveries stay pending as where it was
     /// made, and none are made after the replay.
@@ -56,30 +90,12 @@ pub struct Import {
 }
 
 impl App {
-    /// Replays `log` into the database in one write transaction; a file of
-    /// envelopes alone (not exact) leaves what is pending to
-    /// [`deliver_pending`](Self::deliver_pending). `progress` gets the
-    /// number of lines replayed so far.
-    pub fn import(&mut self, log: &Log, progress: &mut dyn FnMut(u64)) -> Result<Import> {
-        let exact = log.header.is_some();
-        let (appended, present, lines) = replay_file(
-            &mut self.store,
-            &log.source_name,
-            &log.items,
-            exact,
-            progress,
-        )?;
-        Ok(Import {
-            events: log
-                .items
-                .iter()
-                .filter(|i| matches!(i.step, Step::Event(_)))
-                .count(),
-            appended,
-            present,
-            log: lines,
-            exact,
-        })
+    /// Replays `log` into the database in one write transaction, reading
+    /// it as it goes; a file of envelopes alone (not exact) leaves what is
+    /// pending to [`deliver_pending`](Self::deliver_pending).
+    pub fn import(&mut self, log: &mut Log) -> Result<Import> {
+        let keep_log = self.options.log;
+        Ok(replay_file(&mut self.store, log, keep_log)?)
     }
 }
 
@@ -100,27 +116,26 @@ pub(crate) struct Item {
     column: usize,
 }
 
-/// What an import did: events appended, events already present, and the
-/// workflow log lines of what it delivered.
-pub(crate) type Imported = (u64, u64, Vec<String>);
-
-/// Replays the parsed `items` of `source_name` into `store` in one write
-/// transaction: the checks and the appends see one database, so of two
-/// imports at once the second sees the first's events. `progress` gets the
-/// number of items replayed so far.
+/// Replays the steps of `log` into `store` in one write transaction as it
+/// reads them: the checks and the appends see one database, so of two
+/// imports at once the second sees the first's events. A bad line anywhere
+/// undoes it all. `keep_log`: keep the workflow log lines, which otherwise
+/// would grow with the file.
 pub(crate) fn replay_file<S: Store>(
     store: &mut S,
-    source_name: &str,
-    items: &[Item],
-    exact: bool,
-    progress: &mut dyn FnMut(u64),
-) -> anyhow::Result<Imported> {
+    log: &mut Log,
+    keep_log: bool,
+) -> anyhow::Result<Import> {
+    let exact = log.exact();
+    let source_name = log.parser.source_name.clone();
+    let mut started = false;
     store.transaction(&mut |tx| {
-        // A busy database runs this again from the start.
-        progress(0);
+        first_attempt(&mut started)?;
         let handlers = Handlers::REAL;
         let mut replay = Replay::new(&handlers, exact);
-        for (done, item) in items.iter().enumerate() {
+        let mut events = 0;
+        while let Some(item) = log.next_item() {
+            let item = item?;
             replay.step(tx, &item.step).map_err(|e| match e {
                 ReplayError::Refused(why) => anyhow::Error::new(InputError(format!(
                     "{source_name}:{}:{}: {why}; nothing was imported",
@@ -128,88 +143,132 @@ pub(crate) fn replay_file<S: Store>(
                 ))),
                 ReplayError::Storage(e) => e.into(),
             })?;
-            progress(done as u64 + 1);
+            if matches!(item.step, Step::Event(_)) {
+                events += 1;
+            }
+            if !keep_log {
+                replay.log.clear();
+            }
         }
         replay
             .finish(tx)
             .map_err(|e| InputError(format!("{source_name}: {e}; nothing was imported")))?;
-        Ok((
-            replay.appended,
-            replay.present,
-            std::mem::take(&mut replay.log),
-        ))
+        Ok(Import {
+            events,
+            appended: replay.appended,
+            present: replay.present,
+            log: std::mem::take(&mut replay.log),
+            exact,
+        })
     })
 }
 
-/// Reads the header and every step of the file, or says where the first
-/// bad line is. `None` for the header: a file of envelopes alone.
-pub(crate) fn parse(
-    source_name: &str,
-    text: &str,
-) -> Result<(Option<Header>, Vec<Item>), InputError> {
-    let mut items = Vec::new();
-    let mut header = None;
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
-    let mut start = 0;
-    let mut lines = Lines::default();
-    loop {
-        // Where the next value starts: past the whitespace before it.
-        let rest = &text[start..];
-        let value_start = start + (rest.len() - rest.trim_start().len());
-        match stream.next() {
-            None => break,
-            Some(Ok(value)) => {
-                let (line, column) = lines.locate(text, value_start);
-                let at = |why: String| InputError(format!("{source_name}:{line}:{column}: {why}"));
-                if items.is_empty() && header.is_none() && value.get("format").is_some() {
-                    let found: Header = serde_json::from_value(value)
-                        .map_err(|e| at(format!("not a pi7 export header: {e}")))?;
-                    if found.format != FORMAT {
-                        return Err(at(format!(
-                            "the file is a {:?}, not a {FORMAT:?}",
-                            found.format
-                        )));
-                    }
-                    if found.version > FORMAT_VERSION {
-                        return Err(at(format!(
-                            "the file was written by a newer pi7 (export version {}; this pi7 reads up to {FORMAT_VERSION}); upgrade pi7 to import it",
-                            found.version
-                        )));
-                    }
-                    header = Some(found);
-                    start = stream.byte_offset();
-                    continue;
-                }
-                let raw = &text[value_start..stream.byte_offset()];
-                let step = Step::parse(value, raw).map_err(|(why, inner)| {
-                    let (line, column) = match inner {
-                        Some((1, c)) => (line, column + c - 1),
-                        Some((l, c)) => (line + l - 1, c),
-                        None => (line, column),
-                    };
-                    InputError(format!("{source_name}:{line}:{column}: {why}"))
-                })?;
-                items.push(Item { step, line, column });
-            }
-            Some(Err(e)) => {
-                let line_start = text
-                    .split_inclusive('\n')
-                    .take(e.line().saturating_sub(1))
-                    .map(str::len)
-                    .sum::<usize>();
-                let offset = (line_start + e.column().saturating_sub(1)).min(text.len());
-                let (line, column) = location(text, offset);
-                let message = e.to_string();
-                let suffix = format!(" at line {} column {}", e.line(), e.column());
-                let message = message.strip_suffix(&suffix).unwrap_or(&message);
-                return Err(InputError(format!(
-                    "{source_name}:{line}:{column}: not JSON: {message}"
-                )));
-            }
+/// Reads the values of a log file, text by text, into steps.
+struct Parser {
+    source_name: String,
+    /// `None`: a file of envelopes alone, with no record of where
+    /// deliveries were handled.
+    header: Option<Header>,
+    /// A value was read: a header may no longer come.
+    started: bool,
+}
+
+impl Parser {
+    fn new(source_name: &str) -> Parser {
+        Parser {
+            source_name: source_name.to_string(),
+            header: None,
+            started: false,
         }
-        start = stream.byte_offset();
     }
-    Ok((header, items))
+
+    /// Reads the values of `text`, whole lines of the file from line
+    /// `first`, into `items`, or says where the first bad one is. The first
+    /// value of the file may be its header.
+    fn parse(
+        &mut self,
+        first: usize,
+        text: &str,
+        items: &mut impl Extend<Item>,
+    ) -> Result<(), InputError> {
+        let source_name = &self.source_name;
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+        let mut start = 0;
+        let mut lines = Lines::default();
+        loop {
+            // Where the next value starts: past the whitespace before it.
+            let rest = &text[start..];
+            let value_start = start + (rest.len() - rest.trim_start().len());
+            match stream.next() {
+                None => break,
+                Some(Ok(value)) => {
+                    let (line, column) = lines.locate(text, value_start);
+                    // The text starts a line: only lines move.
+                    let line = line + first - 1;
+                    let at =
+                        |why: String| InputError(format!("{source_name}:{line}:{column}: {why}"));
+                    if !std::mem::replace(&mut self.started, true) && value.get("format").is_some()
+                    {
+                        let found: Header = serde_json::from_value(value)
+                            .map_err(|e| at(format!("not a pi7 export header: {e}")))?;
+                        if found.format != FORMAT {
+                            return Err(at(format!(
+                                "the file is a {:?}, not a {FORMAT:?}",
+                                found.format
+                            )));
+                        }
+                        if found.version > FORMAT_VERSION {
+                            return Err(at(format!(
+                                "the file was written by a newer pi7 (export version {}; this pi7 reads up to {FORMAT_VERSION}); upgrade pi7 to import it",
+                                found.version
+                            )));
+                        }
+                        self.header = Some(found);
+                        start = stream.byte_offset();
+                        continue;
+                    }
+                    let raw = &text[value_start..stream.byte_offset()];
+                    let step = Step::parse(value, raw).map_err(|(why, inner)| {
+                        let (line, column) = match inner {
+                            Some((1, c)) => (line, column + c - 1),
+                            Some((l, c)) => (line + l - 1, c),
+                            None => (line, column),
+                        };
+                        InputError(format!("{source_name}:{line}:{column}: {why}"))
+                    })?;
+                    items.extend([Item { step, line, column }]);
+                }
+                Some(Err(e)) => {
+                    let line_start = text
+                        .split_inclusive('\n')
+                        .take(e.line().saturating_sub(1))
+                        .map(str::len)
+                        .sum::<usize>();
+                    let offset = (line_start + e.column().saturating_sub(1)).min(text.len());
+                    let (line, column) = location(text, offset);
+                    let line = line + first - 1;
+                    let message = e.to_string();
+                    let suffix = format!(" at line {} column {}", e.line(), e.column());
+                    let message = message.strip_suffix(&suffix).unwrap_or(&message);
+                    return Err(InputError(format!(
+                        "{source_name}:{line}:{column}: not JSON: {message}"
+                    )));
+                }
+            }
+            start = stream.byte_offset();
+        }
+        Ok(())
+    }
+}
+
+/// Reads the header and every step of a whole file's `text`, or says where
+/// the first bad line is. `None` for the header: a file of envelopes alone.
+#[cfg(test)]
+fn parse(source_name: &str, text: &str) -> Result<(Option<Header>, Vec<Item>), InputError> {
+    let mut parser = Parser::new(source_name);
+    let mut items = Vec::new();
+    parser.parse(1, text, &mut items)?;
+    Ok((parser.header, items))
 }
 
 /// Locates increasing offsets in a text without rescanning it from the start.

@@ -33,8 +33,8 @@ pub use error::{Error, Kind, Result};
 #[cfg(test)]
 pub(crate) use export::write_log;
 #[cfg(test)]
-pub(crate) use import::{parse as parse_log, replay_file};
-pub use import::{remove_new_database, Import, Log};
+pub(crate) use import::replay_file;
+pub use import::{remove_new_database, Chunks, Import, Log};
 pub use info::Info;
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};
 pub use rebuild::{Change, DocumentChange, DocumentKind, Rebuilt};
@@ -307,6 +307,17 @@ impl App {
         )
         .map(|_failed| ())
     }
+}
+
+/// Lets the first attempt of a unit of work that reads its input as it
+/// goes run, and fails the next ones (a store retries a unit of work whole,
+/// when the database was busy): what the input gave the first attempt
+/// cannot be read again, so a retry would replay a half-read input.
+fn first_attempt(started: &mut bool) -> std::result::Result<(), StoreError> {
+    if std::mem::replace(started, true) {
+        return Err(StoreError::Busy { attempts: 2 });
+    }
+    Ok(())
 }
 
 /// Delivers everything pending on `store` but the deliveries `exclude`

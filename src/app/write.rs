@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::lookup::resolve;
-use super::{App, EventFilter, Result};
+use super::{first_attempt, App, EventFilter, Result};
 use crate::dispatch::{self as dispatcher, Handlers};
 use crate::domain::order::OrderRequest;
 use crate::domain::saga;
@@ -109,11 +109,7 @@ impl App {
         let keep_log = self.options.log;
         let mut started = false;
         let recorded = self.record(&mut |tx| {
-            if std::mem::replace(&mut started, true) {
-                // Storage retries a unit of work whole; what the input gave
-                // the first attempt cannot be read again.
-                return Err(StoreError::Busy { attempts: 2 }.into());
-            }
+            first_attempt(&mut started)?;
             let mut all = Acted::default();
             let mut recorded = Recorded {
                 first: 0,

@@ -1,6 +1,6 @@
 //! `pi7 check`: explore every interleaving of an order in memory.
 
-use super::submit::read_input;
+use super::input::read_input;
 use super::Context;
 use crate::check::{check, Options, Scenario};
 use crate::crash::enumerate_crashes;

@@ -2,8 +2,8 @@
 //! database, as a verified replay: every command is carried out again and
 //! every event a handler published must come out again, exactly.
 
-use super::progress::Progress;
-use super::submit::read_input;
+use super::input::Input;
+use super::progress::{Progress, BYTES};
 use super::Context;
 use crate::app::{self, Access};
 
@@ -33,15 +33,26 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
-    let (source_name, text) = read_input(&args.file)?;
-    let log = app::Log::parse(&source_name, &text)?;
+    let mut input = Input::open(&args.file)?;
+    let source_name = input.source_name().to_string();
+    // The file is replayed as it is read, a chunk of whole lines at a
+    // time: the bar counts the bytes read of its size (standard input and
+    // pipes are copied to a file first, so they have one too).
+    let size = input.size();
+    let mut progress = Progress::new("importing", BYTES);
+    let chunks = std::iter::from_fn(|| {
+        let chunk = input.chunk().transpose();
+        if let Some(size) = size {
+            progress.show(input.bytes_read(), size);
+        }
+        chunk
+    });
+    let mut log = app::Log::open(&source_name, Box::new(chunks))?;
     let path = ctx.db_path()?;
     let existed = ctx.db_exists()?;
     let mut app = ctx.app(Access::Write)?;
-    let mut progress = Progress::new("importing", "events");
-    let imported = app.import(&log, &mut |position| {
-        progress.show(position, log.len() as u64)
-    });
+    let imported = app.import(&mut log);
+    drop(log);
     drop(progress);
     let imported = match imported {
         Ok(imported) => imported,

@@ -12,6 +12,7 @@ pub mod expire;
 pub mod export;
 pub mod import;
 pub mod info;
+pub mod input;
 pub mod list;
 pub mod pending;
 pub mod progress;

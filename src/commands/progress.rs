@@ -58,20 +58,36 @@ impl Drop for Progress {
     }
 }
 
+/// The unit of work read from a file as it is done (`import`): counted
+/// as sizes ("1.50 MiB/12.00 MiB"), with a bar from [`BYTES_THRESHOLD`].
+pub const BYTES: &str = "bytes";
+
+/// How many bytes of a file are worth a bar: about as much work as
+/// [`THRESHOLD`] events, an exported event and the lines that go with it
+/// taking some hundreds of bytes.
+const BYTES_THRESHOLD: u64 = THRESHOLD * 400;
+
 /// A bar counting `len` `unit`s, drawn on stderr when `len` is over
-/// [`THRESHOLD`] and stderr is a terminal; a hidden one (whose methods do
-/// nothing) otherwise.
+/// [`THRESHOLD`] ([`BYTES_THRESHOLD`] of [`BYTES`]) and stderr is a
+/// terminal; a hidden one (whose methods do nothing) otherwise.
 fn bar(len: u64, message: &'static str, unit: &str) -> ProgressBar {
-    if len <= THRESHOLD || !std::io::stderr().is_terminal() {
+    let (threshold, counts) = if unit == BYTES {
+        (BYTES_THRESHOLD, "{bytes}/{total_bytes}".to_string())
+    } else {
+        (THRESHOLD, format!("{{human_pos}}/{{human_len}} {unit}"))
+    };
+    if len <= threshold || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     // As wide a line as a bar of events has (79 columns at 30,000 of
     // them): a longer unit, a shorter bar, so that it fits 80 columns.
-    let width = (30 + "events".len()).saturating_sub(unit.len());
+    // Sizes ("12.34 MiB/51.19 MiB") take no more room than events.
+    let shown = if unit == BYTES { "events" } else { unit };
+    let width = (30 + "events".len()).saturating_sub(shown.len());
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(&format!(
-            "pi7: {{msg:<10}} [{{bar:{width}}}] {{human_pos}}/{{human_len}} {unit} ({{eta}} left)"
+            "pi7: {{msg:<10}} [{{bar:{width}}}] {counts} ({{eta}} left)"
         ))
         .expect("the template is valid")
         .progress_chars("=> "),
@@ -88,5 +104,6 @@ mod tests {
     fn short_work_has_no_bar() {
         assert!(bar(THRESHOLD, "replaying", "events").is_hidden());
         assert!(bar(0, "replaying", "events").is_hidden());
+        assert!(bar(BYTES_THRESHOLD, "importing", BYTES).is_hidden());
     }
 }

@@ -1,8 +1,9 @@
 //! `pi7 submit`: a customer's order enters the system as `salesorder/request`.
 
-use std::io::{BufRead, Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
+use super::input::{read_input, Input};
 use super::Context;
 use crate::app::{self, Access, App, EventFilter};
 use crate::domain::order::{parse_orders, OrderRequest};
@@ -34,8 +35,7 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     if let Some(id) = &args.process {
         return amend(ctx, id, &args.file);
     }
-    let (source_name, input) = open_input(&args.file)?;
-    let mut orders = OrderStream::new(source_name, input);
+    let mut orders = OrderStream::new(Input::open(&args.file)?);
     let path = ctx.db_path()?;
     let existed = ctx.db_exists()?;
     let mut app = ctx.app(Access::Write)?;
@@ -133,10 +133,7 @@ fn show(ctx: &mut Context, one: &app::Submitted) -> app::Result<()> {
 /// each takes) never hold more than one order in memory; a JSON array is
 /// one value, read whole.
 struct OrderStream {
-    source_name: String,
-    input: Box<dyn BufRead>,
-    /// Lines read so far.
-    line: usize,
+    input: Input,
     /// Orders parsed and not yet given out.
     ready: std::collections::VecDeque<OrderRequest>,
     /// Whether any order was found.
@@ -148,11 +145,9 @@ struct OrderStream {
 }
 
 impl OrderStream {
-    fn new(source_name: String, input: Box<dyn BufRead>) -> Self {
+    fn new(input: Input) -> Self {
         OrderStream {
-            source_name,
             input,
-            line: 0,
             ready: Default::default(),
             found: false,
             array: None,
@@ -160,54 +155,8 @@ impl OrderStream {
         }
     }
 
-    /// The next whole lines that hold complete JSON values (or, at the end,
-    /// whatever is left), and the number of the first of them.
-    fn chunk(&mut self) -> anyhow::Result<Option<(usize, String)>> {
-        let first = self.line + 1;
-        let mut chunk = String::new();
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        loop {
-            let mut bytes = Vec::new();
-            let read = self
-                .input
-                .read_until(b'\n', &mut bytes)
-                .map_err(|e| InputError(format!("cannot read {}: {e}", self.source_name)))?;
-            if read == 0 {
-                return Ok((!chunk.is_empty()).then_some((first, chunk)));
-            }
-            self.line += 1;
-            let mut text = String::from_utf8(bytes).map_err(|e| {
-                InputError(format!(
-                    "{} is not UTF-8 text: line {}: {e}",
-                    self.source_name, self.line
-                ))
-            })?;
-            // Windows editors start UTF-8 files with a byte-order mark; it
-            // is not part of the JSON.
-            if self.line == 1 && text.starts_with('\u{feff}') {
-                text.drain(..'\u{feff}'.len_utf8());
-            }
-            for byte in text.bytes() {
-                match (in_string, escaped, byte) {
-                    (true, true, _) => escaped = false,
-                    (true, false, b'\\') => escaped = true,
-                    (true, false, b'"') => in_string = false,
-                    (true, false, _) => {}
-                    (false, _, b'"') => in_string = true,
-                    (false, _, b'{' | b'[') => depth += 1,
-                    (false, _, b'}' | b']') => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-            }
-            chunk.push_str(&text);
-            if depth == 0 && !in_string && !chunk.trim().is_empty() {
-                return Ok(Some((first, chunk)));
-            }
-        }
-    }
-
     fn parse(&mut self) -> anyhow::Result<()> {
-        let Some((first, chunk)) = self.chunk()? else {
+        let Some((first, chunk)) = self.input.chunk()? else {
             self.done = true;
             if !self.found {
                 let error = crate::domain::order::OrderError {
@@ -259,7 +208,7 @@ impl OrderStream {
 
     fn bad(&self, error: crate::domain::order::OrderError) -> BadOrder {
         BadOrder {
-            source_name: self.source_name.clone(),
+            source_name: self.input.source_name().to_string(),
             error,
         }
     }
@@ -277,33 +226,6 @@ impl Iterator for OrderStream {
         }
         self.ready.pop_front().map(Ok)
     }
-}
-
-/// Opens an input named on the command line (`-` is stdin), returning the
-/// name to use in messages and a reader of it. What is not a regular file
-/// (stdin, a pipe, a terminal) is copied to a temporary file first: the
-/// orders are read inside the write transaction, which must not wait on a
-/// slow writer of the input, or a person typing, while it holds the lock.
-fn open_input(name: &str) -> Result<(String, Box<dyn BufRead>), InputError> {
-    let spool = |source_name: String, input: &mut dyn Read| {
-        let cannot = |e: std::io::Error| InputError(format!("cannot read {source_name}: {e}"));
-        let mut copy = tempfile::tempfile().map_err(cannot)?;
-        std::io::copy(input, &mut copy).map_err(cannot)?;
-        std::io::Seek::rewind(&mut copy).map_err(cannot)?;
-        let reader: Box<dyn BufRead> = Box::new(std::io::BufReader::new(copy));
-        Ok((source_name, reader))
-    };
-    if name == "-" {
-        return spool("standard input".into(), &mut std::io::stdin().lock())
-            .map(|(_, reader)| ("<stdin>".to_string(), reader));
-    }
-    let mut file =
-        std::fs::File::open(name).map_err(|e| InputError(format!("cannot read {name}: {e}")))?;
-    let regular = file.metadata().is_ok_and(|m| m.is_file());
-    if !regular {
-        return spool(name.to_string(), &mut file);
-    }
-    Ok((name.to_string(), Box::new(std::io::BufReader::new(file))))
 }
 
 /// The processes of the orders this submit records: what a Ctrl-C says.
@@ -356,28 +278,4 @@ fn report_on_interrupt(db: PathBuf, start: u64) {
         }
         std::process::exit(i32::from(crate::error::INTERRUPTED));
     });
-}
-
-/// Reads a whole input named on the command line (`-` is stdin), returning
-/// the name to use in messages and the text.
-pub fn read_input(name: &str) -> Result<(String, String), InputError> {
-    let mut bytes = Vec::new();
-    let source_name = if name == "-" {
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map_err(|e| InputError(format!("cannot read standard input: {e}")))?;
-        "<stdin>".to_string()
-    } else {
-        bytes = std::fs::read(name).map_err(|e| InputError(format!("cannot read {name}: {e}")))?;
-        name.to_string()
-    };
-    let mut text = String::from_utf8(bytes)
-        .map_err(|e| InputError(format!("{source_name} is not UTF-8 text: {e}")))?;
-    // Windows editors start UTF-8 files with a byte-order mark; it is not
-    // part of the JSON.
-    if text.starts_with('\u{feff}') {
-        text.drain(..'\u{feff}'.len_utf8());
-    }
-    Ok((source_name, text))
 }

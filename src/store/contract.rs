@@ -372,10 +372,11 @@ fn export_text(log: &dyn LogSource) -> String {
 /// `text` parsed and replayed into `store` as `pi7 import` does; returns
 /// how many events it appended and how many were present already.
 fn import_text<S: Store>(store: &mut S, text: &str) -> Result<(u64, u64), String> {
-    let (header, items) = crate::app::parse_log("export.jsonl", text).map_err(|e| e.0)?;
-    assert!(header.is_some(), "an export starts with its header");
-    crate::app::replay_file(store, "export.jsonl", &items, true, &mut |_| {})
-        .map(|(appended, present, _)| (appended, present))
+    let chunks = std::iter::once(Ok((1, text.to_string())));
+    let mut log = crate::app::Log::open("export.jsonl", Box::new(chunks)).map_err(|e| e.0)?;
+    assert!(log.exact(), "an export starts with its header");
+    crate::app::replay_file(store, &mut log, false)
+        .map(|imported| (imported.appended, imported.present))
         .map_err(|e| format!("{e:#}"))
 }
 

@@ -3,6 +3,7 @@
 //! to another database with the same effects.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -554,6 +555,126 @@ fn an_event_whose_payload_disagrees_with_its_envelope_is_not_imported() {
             "{pointer}: nothing imported"
         );
     }
+}
+
+/// The lines of `lines` as a file in which those `spread` picks are spread
+/// over several lines and a blank line follows every seventh: the text, and
+/// the line of the file each starts on.
+fn spread_out(lines: &[String], spread: impl Fn(usize, &str) -> bool) -> (String, Vec<usize>) {
+    let mut text = String::new();
+    let mut starts = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        starts.push(text.matches('\n').count() + 1);
+        if spread(i, line) {
+            text += &serde_json::to_string_pretty(&parse_json(line)).unwrap();
+        } else {
+            text += line;
+        }
+        text += if i % 7 == 3 { "\n\n" } else { "\n" };
+    }
+    (text, starts)
+}
+
+/// `text` imported from the file `name` of `env`, refused in one line
+/// (exit 2): the file's path, and what pi7 said.
+fn refused_import(env: &TestEnv, name: &str, text: &str) -> (String, String) {
+    let path = env.write(name, text);
+    let stderr = env.fails(&["import", path.to_str().unwrap()], 2);
+    assert_one_line(&stderr);
+    (path.display().to_string(), stderr)
+}
+
+/// An import replays its file as it reads it, so that memory does not grow
+/// with the file: values spread over several lines still import exactly,
+/// and a bad line far into the file is still refused where it is with
+/// nothing imported: the database is unchanged, and a new one is not left
+/// behind.
+#[test]
+fn a_long_file_is_imported_as_it_is_read_and_a_late_bad_line_undoes_it_all() {
+    let source = TestEnv::new();
+    let orders = source.write("orders.jsonl", &crate::util::one_line_orders(150));
+    source.ok(&["submit", orders.to_str().unwrap()]);
+    // What the saga publishes comes last: each order's confirmation.
+    let reservations = source.json(&["list", "reservations"]);
+    let mut confirm = vec!["confirm".to_string()];
+    confirm.extend(
+        reservations.as_array().unwrap()[..3]
+            .iter()
+            .map(|r| text(&r["_id"])),
+    );
+    source.ok(&confirm.iter().map(String::as_str).collect::<Vec<_>>());
+    let exported = source.ok(&["export"]);
+    let lines: Vec<String> = exported.lines().map(String::from).collect();
+    let events = lines.iter().filter(|l| l.starts_with(r#"{"seq":"#)).count();
+    let every_tenth = |i: usize, _: &str| i % 10 == 5;
+    let last_of = |topic: &str| {
+        let topic = format!(r#""topic":"{topic}""#);
+        lines.iter().rposition(|l| l.contains(&topic)).unwrap()
+    };
+
+    let copy = TestEnv::new();
+    let (good, _) = spread_out(&lines, every_tenth);
+    assert!(
+        good.lines().count() > lines.len() * 2,
+        "spread over more lines"
+    );
+    let path = copy.write("log.jsonl", &good);
+    assert_eq!(
+        copy.ok(&["import", path.to_str().unwrap()]),
+        format!("imported {events} events (0 already present)\n")
+    );
+    assert_eq!(copy.ok(&["export"]), exported, "imported exactly");
+
+    // What the saga published last, altered: the replay, far into the
+    // file, publishes something else. Into a new database.
+    let last = last_of("salesorder/confirm");
+    assert!(last > 400, "far into the file");
+    let mut altered = lines.clone();
+    let mut event = parse_json(&lines[last]);
+    event["time"] = Value::from(1);
+    altered[last] = event.to_string();
+    let (bad, starts) = spread_out(&altered, |i, l| every_tenth(i, l) || i == last);
+    let fresh = TestEnv::new();
+    let (path, stderr) = refused_import(&fresh, "altered.jsonl", &bad);
+    assert!(
+        stderr.starts_with(&format!(
+            "pi7: error: {path}:{}:1: event {} (salesorder/confirm) is not what pi7 publishes here: time is 1, pi7 has ",
+            starts[last],
+            text(&event["id"])
+        )) && stderr.ends_with("; nothing was imported\n"),
+        "{stderr}"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", fresh.db().display());
+        assert!(
+            !Path::new(&file).exists(),
+            "a refused import into a new database leaves no {file}"
+        );
+    }
+
+    // A typo in a request, far into the file, in a value spread over
+    // lines. Into a database that has events of its own.
+    let target = TestEnv::new();
+    target.submit_example();
+    let before = target.snapshot();
+    let bytes = target.db_bytes();
+    let request = last_of("salesorder/request");
+    assert!(request > 100, "far into the file");
+    let mut typo = lines.clone();
+    typo[request] = typo[request].replacen("\"source\"", "\"sorce\"", 1);
+    let (bad, _) = spread_out(&typo, |i, l| every_tenth(i, l) || i == request);
+    let at = bad.find("\"sorce\"").unwrap();
+    let line = bad[..at].matches('\n').count() + 1;
+    let column = at - bad[..at].rfind('\n').unwrap() - 1 + "\"sorce\"".len();
+    let (path, stderr) = refused_import(&target, "typo.jsonl", &bad);
+    assert!(
+        stderr.starts_with(&format!(
+            "pi7: error: {path}:{line}:{column}: not an event envelope: unknown field `sorce`"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(target.snapshot(), before);
+    assert!(target.db_bytes() == bytes, "the database file is unchanged");
 }
 
 #[test]
