@@ -77,18 +77,16 @@ pub fn print_decided(
     decided: &Decided,
     decision: &Decision,
 ) -> app::Result<()> {
+    // Looked up by id: thousands of decisions must not cost millions of
+    // comparisons.
+    let unchanged: std::collections::HashSet<_> = decided.unchanged.iter().collect();
+    let orders: std::collections::HashMap<_, _> =
+        decided.orders.iter().map(|o| (o.process_id, o)).collect();
     for doc in &decided.reservations {
         if ctx.json {
-            let order = decided
-                .orders
-                .iter()
-                .find(|o| o.process_id == doc.process_id);
-            ctx.json_line(&decided_json(
-                doc,
-                !decided.unchanged.contains(&doc.id),
-                order,
-            )?)?;
-        } else if !decided.unchanged.contains(&doc.id) {
+            let order = orders.get(&doc.process_id).copied();
+            ctx.json_line(&decided_json(doc, !unchanged.contains(&doc.id), order)?)?;
+        } else if !unchanged.contains(&doc.id) {
             writeln!(
                 ctx.out,
                 "{:<12} {}  {}",
