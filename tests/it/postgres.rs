@@ -1243,10 +1243,7 @@ fn a_command_on_fifteen_thousand_new_orders_fits_a_default_lock_table() {
         return;
     };
     let env = TestEnv::new();
-    let orders: String = (0..15_000)
-        .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a\"}}]}}\n"))
-        .collect();
-    let file = env.write("many.jsonl", &orders);
+    let file = env.write("many.jsonl", &crate::util::one_line_orders(15_000));
     let run = env.run(&["--db", &pg.url, "--hold", "submit", file.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -1279,10 +1276,7 @@ fn a_submit_of_many_new_orders_delivers_them_in_its_own_transaction() {
         return;
     };
     let env = TestEnv::new();
-    let orders: String = (0..600)
-        .map(|i| format!("{{\"customer\": \"c{i}\", \"reservations\": [{{\"id\": 1, \"reserved\": \"a\"}}]}}\n"))
-        .collect();
-    let file = env.write("many.jsonl", &orders);
+    let file = env.write("many.jsonl", &crate::util::one_line_orders(600));
     let run = env.run(&["--db", &pg.url, "submit", file.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let count = |sql: &str| pg.sql(sql)[0].get::<_, i64>(0);
