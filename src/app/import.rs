@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use super::{first_attempt, App, Result};
+use super::{App, Result};
 use crate::dispatch::Handlers;
 use crate::error::InputError;
 use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
@@ -14,14 +14,48 @@ use crate::store::Store;
 /// Chunks of a log file: whole lines that hold complete JSON values, each
 /// chunk with the number of its first line, as the command line cuts a file
 /// it streams. A chunk starts a line, so only lines need moving.
-pub type Chunks<'a> =
-    Box<dyn Iterator<Item = std::result::Result<(usize, String), InputError>> + 'a>;
+pub trait Chunks {
+    /// The next chunk; `None` at the end of the file.
+    fn next_chunk(&mut self) -> Option<std::result::Result<(usize, String), InputError>>;
+    /// Starts the file over from its first line: a store runs a unit of
+    /// work again whole when another writer was in the way.
+    fn rewind(&mut self) -> std::result::Result<(), InputError>;
+}
+
+/// A whole text as one chunk, for tests.
+#[cfg(test)]
+pub(crate) struct WholeText {
+    text: String,
+    read: bool,
+}
+
+#[cfg(test)]
+impl WholeText {
+    pub(crate) fn new(text: &str) -> Self {
+        WholeText {
+            text: text.to_string(),
+            read: false,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Chunks for WholeText {
+    fn next_chunk(&mut self) -> Option<std::result::Result<(usize, String), InputError>> {
+        (!std::mem::replace(&mut self.read, true)).then(|| Ok((1, self.text.clone())))
+    }
+
+    fn rewind(&mut self) -> std::result::Result<(), InputError> {
+        self.read = false;
+        Ok(())
+    }
+}
 
 /// A log file being imported: its header is read when it is opened, its
 /// steps a chunk at a time as the import replays them, so that memory does
 /// not grow with the file.
 pub struct Log<'a> {
-    chunks: Chunks<'a>,
+    chunks: Box<dyn Chunks + 'a>,
     parser: Parser,
     /// Steps read and not replayed yet: those of one chunk.
     ready: VecDeque<Item>,
@@ -32,17 +66,31 @@ impl<'a> Log<'a> {
     /// Reads the chunks of `source_name` up to its first value: whether the
     /// file is an export (a header first) or envelopes alone. Says where
     /// the first bad line is, if it comes before that.
-    pub fn open(source_name: &str, chunks: Chunks<'a>) -> Result<Log<'a>, InputError> {
+    pub fn open(source_name: &str, chunks: Box<dyn Chunks + 'a>) -> Result<Log<'a>, InputError> {
         let mut log = Log {
             chunks,
             parser: Parser::new(source_name),
             ready: VecDeque::new(),
             done: false,
         };
-        while !log.parser.started && !log.done {
-            log.read()?;
-        }
+        log.read_to_first_value()?;
         Ok(log)
+    }
+
+    fn read_to_first_value(&mut self) -> Result<(), InputError> {
+        while !self.parser.started && !self.done {
+            self.read()?;
+        }
+        Ok(())
+    }
+
+    /// Starts reading the file over, as [`open`](Self::open) left it.
+    fn rewind(&mut self) -> Result<(), InputError> {
+        self.chunks.rewind()?;
+        self.parser = Parser::new(&self.parser.source_name);
+        self.ready.clear();
+        self.done = false;
+        self.read_to_first_value()
     }
 
     /// Whether the file is an export: it records where deliveries were
@@ -64,7 +112,7 @@ impl<'a> Log<'a> {
     }
 
     fn read(&mut self) -> Result<(), InputError> {
-        match self.chunks.next() {
+        match self.chunks.next_chunk() {
             None => self.done = true,
             Some(chunk) => {
                 let (first, text) = chunk?;
@@ -130,7 +178,10 @@ pub(crate) fn replay_file<S: Store>(
     let source_name = log.parser.source_name.clone();
     let mut started = false;
     store.transaction(&mut |tx| {
-        first_attempt(&mut started)?;
+        // Run again (another writer was in the way): the file from its start.
+        if std::mem::replace(&mut started, true) {
+            log.rewind()?;
+        }
         let handlers = Handlers::REAL;
         let mut replay = Replay::new(&handlers, exact);
         let mut events = 0;
@@ -312,6 +363,28 @@ fn location(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store runs a unit of work again whole when another writer was in
+    /// the way: the import then reads its file again from the start.
+    #[test]
+    fn a_log_read_again_from_its_start_gives_the_same_steps() {
+        let good = r#"{"seq":1,"id":"6b91c191-0000-4000-8000-000000000001","topic":"salesorder/request","processId":"6b91c191-0000-4000-8000-000000000002","causationId":null,"source":"web","time":1,"payload":{}}"#;
+        let text = format!("{good}\n\n{good}\n");
+        let mut log = Log::open("f", Box::new(WholeText::new(&text))).unwrap();
+        let steps = |log: &mut Log| {
+            std::iter::from_fn(|| log.next_item())
+                .map(|item| {
+                    let item = item.unwrap();
+                    (item.line, item.column)
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = steps(&mut log);
+        assert_eq!(first, [(1, 1), (3, 1)]);
+        assert!(steps(&mut log).is_empty(), "read to its end");
+        log.rewind().unwrap();
+        assert_eq!(steps(&mut log), first);
+    }
 
     #[test]
     fn reports_the_line_and_column_of_a_bad_envelope() {

@@ -34,6 +34,8 @@ pub use error::{Error, Kind, Result};
 pub(crate) use export::write_log;
 #[cfg(test)]
 pub(crate) use import::replay_file;
+#[cfg(test)]
+pub(crate) use import::WholeText;
 pub use import::{remove_new_database, Chunks, Import, Log};
 pub use info::Info;
 pub use read::{Delivery, DeliveryStatus, EventFilter, ListFilter, Process, Shown, What};

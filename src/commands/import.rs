@@ -6,6 +6,7 @@ use super::input::Input;
 use super::progress::{Progress, BYTES};
 use super::Context;
 use crate::app::{self, Access};
+use crate::error::InputError;
 
 /// Take an exported log into this database, checking every event
 ///
@@ -33,27 +34,23 @@ pub struct Args {
 }
 
 pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
-    let mut input = Input::open(&args.file)?;
+    let input = Input::open(&args.file)?;
     let source_name = input.source_name().to_string();
     // The file is replayed as it is read, a chunk of whole lines at a
     // time: the bar counts the bytes read of its size (standard input and
     // pipes are copied to a file first, so they have one too).
-    let size = input.size();
-    let mut progress = Progress::new("importing", BYTES);
-    let chunks = std::iter::from_fn(|| {
-        let chunk = input.chunk().transpose();
-        if let Some(size) = size {
-            progress.show(input.bytes_read(), size);
-        }
-        chunk
-    });
+    let chunks = Shown {
+        size: input.size(),
+        input,
+        progress: Progress::new("importing", BYTES),
+    };
     let mut log = app::Log::open(&source_name, Box::new(chunks))?;
     let path = ctx.db_path()?;
     let existed = ctx.db_exists()?;
     let mut app = ctx.app(Access::Write)?;
     let imported = app.import(&mut log);
+    // The bar goes with the log.
     drop(log);
-    drop(progress);
     let imported = match imported {
         Ok(imported) => imported,
         Err(e) => {
@@ -95,4 +92,25 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
         )?;
     }
     Ok(super::deliveries_failed(failed)?)
+}
+
+/// The input's chunks, with a bar of the bytes read so far.
+struct Shown {
+    input: Input,
+    size: Option<u64>,
+    progress: Progress,
+}
+
+impl app::Chunks for Shown {
+    fn next_chunk(&mut self) -> Option<Result<(usize, String), InputError>> {
+        let chunk = self.input.chunk().transpose();
+        if let Some(size) = self.size {
+            self.progress.show(self.input.bytes_read(), size);
+        }
+        chunk
+    }
+
+    fn rewind(&mut self) -> Result<(), InputError> {
+        self.input.rewind()
+    }
 }

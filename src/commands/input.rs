@@ -12,7 +12,7 @@ use crate::error::InputError;
 /// starts a line, so columns need no correction.
 pub struct Input {
     source_name: String,
-    reader: Box<dyn BufRead>,
+    reader: std::io::BufReader<std::fs::File>,
     /// Lines read so far.
     line: usize,
     /// Bytes read so far.
@@ -43,7 +43,7 @@ impl Input {
             (name.to_string(), file)
         };
         let size = file.metadata().ok().map(|m| m.len());
-        let reader: Box<dyn BufRead> = Box::new(std::io::BufReader::new(file));
+        let reader = std::io::BufReader::new(file);
         Ok(Input {
             source_name,
             reader,
@@ -51,6 +51,16 @@ impl Input {
             read: 0,
             size,
         })
+    }
+
+    /// Starts the input over from its first line. Every input is a file
+    /// (what is not is copied to one when it is opened), so it can be.
+    pub fn rewind(&mut self) -> Result<(), InputError> {
+        std::io::Seek::rewind(&mut self.reader)
+            .map_err(|e| InputError(format!("cannot read {}: {e}", self.source_name)))?;
+        self.line = 0;
+        self.read = 0;
+        Ok(())
     }
 
     /// What messages call the input: its path, or `<stdin>`.
@@ -151,4 +161,33 @@ pub fn read_input(name: &str) -> Result<(String, String), InputError> {
         text.drain(..'\u{feff}'.len_utf8());
     }
     Ok((source_name, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An import run again by the store reads its input again from the
+    /// start, whether it was a file or was copied to one.
+    #[test]
+    fn an_input_rewound_gives_the_same_chunks_with_the_same_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, "{\"a\": 1}\n\n{\"b\":\n 2}\n").unwrap();
+        let mut input = Input::open(path.to_str().unwrap()).unwrap();
+        let chunks =
+            |input: &mut Input| std::iter::from_fn(|| input.chunk().unwrap()).collect::<Vec<_>>();
+        let first = chunks(&mut input);
+        assert_eq!(
+            first,
+            [
+                (1, "{\"a\": 1}\n".to_string()),
+                (2, "\n{\"b\":\n 2}\n".to_string())
+            ]
+        );
+        assert_eq!(input.bytes_read(), std::fs::metadata(&path).unwrap().len());
+        input.rewind().unwrap();
+        assert_eq!(input.bytes_read(), 0);
+        assert_eq!(chunks(&mut input), first);
+    }
 }

@@ -372,8 +372,8 @@ fn export_text(log: &dyn LogSource) -> String {
 /// `text` parsed and replayed into `store` as `pi7 import` does; returns
 /// how many events it appended and how many were present already.
 fn import_text<S: Store>(store: &mut S, text: &str) -> Result<(u64, u64), String> {
-    let chunks = std::iter::once(Ok((1, text.to_string())));
-    let mut log = crate::app::Log::open("export.jsonl", Box::new(chunks)).map_err(|e| e.0)?;
+    let text = crate::app::WholeText::new(text);
+    let mut log = crate::app::Log::open("export.jsonl", Box::new(text)).map_err(|e| e.0)?;
     assert!(log.exact(), "an export starts with its header");
     crate::app::replay_file(store, &mut log, false)
         .map(|imported| (imported.appended, imported.present))
