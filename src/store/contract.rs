@@ -502,6 +502,43 @@ proptest! {
     }
 }
 
+/// Found by the random scripts: a confirmation held back until after the
+/// customer withdrew reaches the saga of a cancelled order, whose line is
+/// then confirmed until the release the cancellation caused reaches it too.
+/// `verify` takes that for the passing state it is, and the end for right.
+#[test]
+fn a_confirmation_that_reaches_a_withdrawn_order_is_in_flight_until_its_release() {
+    let mut script = vec![
+        Op::Submit {
+            lines: 1,
+            hold: false,
+        };
+        5
+    ];
+    script.extend([
+        Op::Confirm {
+            picks: vec![18],
+            hold: true,
+        },
+        Op::Cancel {
+            pick: 43,
+            hold: true,
+        },
+        Op::Dispatch {
+            order: 0,
+            seed: 0,
+            limit: Some(2),
+        },
+    ]);
+    check_everywhere(&script);
+    script.push(Op::Dispatch {
+        order: 0,
+        seed: 0,
+        limit: None,
+    });
+    check_everywhere(&script);
+}
+
 #[test]
 fn a_cancelled_order_releases_its_reservations_in_line_order_on_every_store() {
     let script = [
