@@ -106,10 +106,8 @@ impl Input {
                     self.source_name, self.line
                 ))
             })?;
-            // Windows editors start UTF-8 files with a byte-order mark; it
-            // is not part of the JSON.
-            if self.line == 1 && text.starts_with('\u{feff}') {
-                text.drain(..'\u{feff}'.len_utf8());
+            if self.line == 1 {
+                skip_byte_order_mark(&mut text);
             }
             for byte in text.bytes() {
                 match (in_string, escaped, byte) {
@@ -155,12 +153,16 @@ pub fn read_input(name: &str) -> Result<(String, String), InputError> {
     };
     let mut text = String::from_utf8(bytes)
         .map_err(|e| InputError(format!("{source_name} is not UTF-8 text: {e}")))?;
-    // Windows editors start UTF-8 files with a byte-order mark; it is not
-    // part of the JSON.
+    skip_byte_order_mark(&mut text);
+    Ok((source_name, text))
+}
+
+/// Windows editors start UTF-8 files with a byte-order mark; it is not
+/// part of the JSON.
+fn skip_byte_order_mark(text: &mut String) {
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
     }
-    Ok((source_name, text))
 }
 
 #[cfg(test)]

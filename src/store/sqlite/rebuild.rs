@@ -78,15 +78,7 @@ impl SqliteStore {
 
     /// The event with this id, if the log has it.
     pub fn event_by_id(&self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, topic, process_id, causation_id, source, time, payload
-             FROM events WHERE id = ?1",
-        )?;
-        let mut rows = stmt.query([id.to_string()])?;
-        match rows.next()? {
-            Some(row) => Ok(Some(envelope_from_row(row)?)),
-            None => Ok(None),
-        }
+        event_by_id(&self.conn, id)
     }
 
     fn stored_rows(&self, sql: &str) -> Result<Vec<StoredRow>, StoreError> {

@@ -11,6 +11,20 @@ pub(super) const DELIVERY_COLUMNS_HANDLED: &str =
             d.handled, d.log_seq
      FROM deliveries d JOIN events e ON e.seq = d.seq";
 
+/// The event with this id, if the log has it: for the store's own reads
+/// and for a unit of work's alike.
+pub(super) fn event_by_id(conn: &Connection, id: Uuid) -> Result<Option<Envelope>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, id, topic, process_id, causation_id, source, time, payload
+         FROM events WHERE id = ?1",
+    )?;
+    let mut rows = stmt.query([id.to_string()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(envelope_from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
 pub(super) fn select_deliveries(
     conn: &Connection,
     status: DeliveryStatus,

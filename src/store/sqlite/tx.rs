@@ -110,15 +110,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn event_by_id(&mut self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, topic, process_id, causation_id, source, time, payload
-             FROM events WHERE id = ?1",
-        )?;
-        let mut rows = stmt.query([id.to_string()])?;
-        match rows.next()? {
-            Some(row) => Ok(Some(envelope_from_row(row)?)),
-            None => Ok(None),
-        }
+        event_by_id(self.conn, id)
     }
 
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
