@@ -102,13 +102,20 @@ pub struct App {
     store: AnyStore,
     options: Options,
     diagnostics: Vec<Diagnostic>,
-    /// Set when a use case's own transaction left nothing pending.
+    /// What [`record`](App::record) leaves for the `settle` after it, taken
+    /// whole by that `settle` so that nothing of it outlives its use case.
+    after_record: AfterRecord,
+}
+
+/// What delivering in a use case's own transaction leaves for the delivery
+/// after its commit.
+#[derive(Default)]
+struct AfterRecord {
+    /// Nothing was left pending.
     settled: bool,
-    /// What the deliveries in a use case's own transaction had to say,
-    /// until the use case has said its own.
+    /// What the deliveries had to say, until the use case has said its own.
     delivered: Vec<Diagnostic>,
-    /// Deliveries that failed in a use case's own transaction: the
-    /// delivery after it does not try them a second time.
+    /// Those that failed: the delivery after does not try them again.
     failed: Vec<i64>,
 }
 
@@ -165,9 +172,7 @@ impl App {
             store: AnyStore::open(path, mode)?,
             options,
             diagnostics: Vec::new(),
-            settled: false,
-            delivered: Vec::new(),
-            failed: Vec::new(),
+            after_record: AfterRecord::default(),
         })
     }
 
@@ -238,7 +243,7 @@ impl App {
     /// What the use cases run so far had to say, oldest first; taking them
     /// leaves none behind.
     pub fn take_diagnostics(&mut self) -> Vec<Diagnostic> {
-        self.diagnostics.append(&mut self.delivered);
+        self.diagnostics.append(&mut self.after_record.delivered);
         std::mem::take(&mut self.diagnostics)
     }
 
@@ -280,15 +285,19 @@ impl App {
             Ok((result, acted, reports, more))
         })?;
         self.log(acted.log);
-        self.failed = reports
-            .iter()
-            .filter(|r| matches!(r.result, Handled::Failed { parked: false, .. }))
-            .map(|r| r.delivery.key)
-            .collect();
-        self.settled = !more;
+        let mut after = AfterRecord {
+            settled: !more,
+            delivered: Vec::new(),
+            failed: reports
+                .iter()
+                .filter(|r| matches!(r.result, Handled::Failed { parked: false, .. }))
+                .map(|r| r.delivery.key)
+                .collect(),
+        };
         // Said after the use case's own notes, as a delivery after the
         // commit would have been: `settle` adds them.
-        report(&reports, &self.options, &mut self.delivered);
+        report(&reports, &self.options, &mut after.delivered);
+        self.after_record = after;
         Ok(result)
     }
 
@@ -296,11 +305,12 @@ impl App {
     /// returns, unless the options hold deliveries back or the use case's
     /// own transaction delivered everything already.
     fn settle(&mut self) -> Result<()> {
-        self.diagnostics.append(&mut self.delivered);
-        if std::mem::take(&mut self.settled) && !self.options.hold {
+        let mut after = std::mem::take(&mut self.after_record);
+        self.diagnostics.append(&mut after.delivered);
+        if after.settled && !self.options.hold {
             return Ok(());
         }
-        let exclude = std::mem::take(&mut self.failed);
+        let exclude = after.failed;
         settle(
             &mut self.store,
             &self.options,
