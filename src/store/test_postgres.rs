@@ -34,6 +34,12 @@ static IDLE: Mutex<Vec<PgStore>> = Mutex::new(Vec::new());
 
 /// Runs `test` on an empty store in a schema of this test run's own.
 pub fn with_store(test: impl FnOnce(&mut PgStore)) {
+    // One at a time: the scripts draw the same processIds, and PostgreSQL's
+    // advisory locks (pi7's process locks) belong to the database, not to
+    // a schema, so two tests at once fought over each other's processes
+    // until one gave up ("another pi7 kept changing the same orders").
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let idle = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
     let mut store = match idle {
         Some(store) => store,
