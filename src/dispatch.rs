@@ -241,20 +241,20 @@ pub fn dispatch<S: Store>(
 
 /// Handles, inside the caller's transaction, the pending deliveries of
 /// `published` and of whatever handling them publishes, in the order they
-/// were created (as a FIFO drain takes them), at most `limit` of them.
-/// Writing commands call it in the transaction that records them, so a
-/// command and its first consequences cost one commit, not two. Returns
-/// what happened, and whether deliveries of theirs are left for later.
+/// were created (as a FIFO drain takes them), calling `each` with what
+/// happened to each. Writing commands call it in the transaction that
+/// records them, so a command and its consequences cost one commit, not
+/// two. The sales orders they change are written every [`BATCH`]
+/// deliveries, so memory does not grow with their number.
 pub fn deliver_published(
     tx: &mut dyn Tx,
     published: &[Envelope],
-    limit: usize,
     handlers: &Handlers,
-) -> Result<(Vec<Report>, bool), StoreError> {
+    each: &mut dyn FnMut(Report),
+) -> Result<(), StoreError> {
     let mut waiting: std::collections::VecDeque<(u64, Component)> = routed(published).collect();
-    let mut reports = Vec::new();
     let mut sagas = Sagas::default();
-    let mut more = false;
+    let mut delivered = 0;
     while let Some((seq, component)) = waiting.pop_front() {
         let Some(delivery) = tx.delivery(seq, component)? else {
             continue;
@@ -262,16 +262,15 @@ pub fn deliver_published(
         if delivery.status != DeliveryStatus::Pending {
             continue;
         }
-        if reports.len() == limit {
-            more = true;
-            break;
-        }
         let report = deliver_with(tx, &mut sagas, &delivery, handlers)?;
         waiting.extend(routed(&report.published));
-        reports.push(report);
+        each(report);
+        delivered += 1;
+        if delivered % BATCH == 0 {
+            std::mem::take(&mut sagas).save(tx)?;
+        }
     }
-    sagas.save(tx)?;
-    Ok((reports, more))
+    sagas.save(tx)
 }
 
 /// How many of the deliveries that `published` made `filter` admits: what

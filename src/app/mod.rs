@@ -48,6 +48,7 @@ pub use write::{Decided, Decision, Recorded, Submitted};
 use std::path::{Path, PathBuf};
 
 use crate::dispatch::{self as dispatcher, Plan};
+use crate::domain::Envelope;
 use crate::operations::Acted;
 use crate::store::{
     AnyStore, DeliveryFilter, DeliveryStatus as StoreDeliveryStatus, OpenMode, Pick, Queries,
@@ -85,6 +86,74 @@ pub enum Diagnostic {
 /// What a writing use case does in its transaction: its result, and what
 /// it did.
 type UnitOfWork<'a, T> = dyn FnMut(&mut dyn Tx) -> anyhow::Result<(T, Acted)> + 'a;
+
+/// A [`UnitOfWork`] that delivers as it goes.
+type DeliveringWork<'a, T> =
+    dyn FnMut(&mut dyn Tx, &mut Delivering) -> anyhow::Result<(T, Acted)> + 'a;
+
+/// Delivers what a use case published inside its own transaction, and keeps
+/// what the deliveries had to say for after the commit.
+pub(super) struct Delivering<'o> {
+    options: &'o Options,
+    notes: Vec<String>,
+    logs: Vec<String>,
+    failed: Vec<i64>,
+}
+
+impl<'o> Delivering<'o> {
+    fn new(options: &'o Options) -> Self {
+        Delivering {
+            options,
+            notes: Vec::new(),
+            logs: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
+    /// Delivers `published` and what handling it publishes, unless the
+    /// options hold deliveries back.
+    pub(super) fn deliver(
+        &mut self,
+        tx: &mut dyn Tx,
+        published: &[Envelope],
+    ) -> Result<(), StoreError> {
+        if self.options.hold {
+            return Ok(());
+        }
+        let Delivering {
+            options,
+            notes,
+            logs,
+            failed,
+        } = self;
+        dispatcher::deliver_published(tx, published, &dispatcher::Handlers::REAL, &mut |r| {
+            notes.extend(failure_notes(std::slice::from_ref(&r)));
+            if options.log {
+                logs.extend(r.log);
+            }
+            if let Handled::Failed { parked: false, .. } = r.result {
+                failed.push(r.delivery.key);
+            }
+        })
+    }
+
+    /// What is left for the delivery after the commit. Other work pending
+    /// (held by an earlier command, say) is delivered then, as before.
+    fn finish(self, tx: &mut dyn Tx) -> Result<AfterRecord, StoreError> {
+        let settled =
+            self.options.hold || tx.next_pending(Pick::First, &Default::default())?.is_none();
+        // Said after the use case's own notes, as a delivery after the
+        // commit would have been: `settle` adds them.
+        let delivered = (self.notes.into_iter().map(Diagnostic::Note))
+            .chain(self.logs.into_iter().map(Diagnostic::Log))
+            .collect();
+        Ok(AfterRecord {
+            settled,
+            delivered,
+            failed: self.failed,
+        })
+    }
+}
 
 /// Checkpoints a database whose writer does not ([`App::defer_checkpoints`]).
 pub struct Checkpoints(crate::store::Checkpointer);
@@ -260,43 +329,30 @@ impl App {
 
     /// Runs a writing use case's unit of work and, unless the options hold
     /// deliveries back, delivers in the same transaction what it published
-    /// and what handling that publishes (a batch of it at most): a command
-    /// and its consequences are one commit, not two. `work` returns its
-    /// result and what it did; the log of what it did joins the
-    /// diagnostics. Anything still pending afterwards (held work, or more
-    /// than a batch) is left to [`settle`](Self::settle), which tells the
-    /// face apart what was recorded from what failed after it.
+    /// and what handling that publishes: a command and its consequences are
+    /// one commit, not two. `work` returns its result and what it did; the
+    /// log of what it did joins the diagnostics. Anything still pending
+    /// afterwards (held work, or a delivery that failed) is left to
+    /// [`settle`](Self::settle), which tells the face apart what was
+    /// recorded from what failed after it.
     fn record<T>(&mut self, work: &mut UnitOfWork<T>) -> Result<T> {
-        let deliver = !self.options.hold;
-        let (result, acted, reports, more) = self.store.transaction(&mut |tx| {
-            let (result, acted) = work(tx)?;
-            if !deliver {
-                return Ok((result, acted, Vec::new(), false));
-            }
-            let (reports, more) = dispatcher::deliver_published(
-                tx,
-                &acted.published,
-                dispatcher::BATCH,
-                &dispatcher::Handlers::REAL,
-            )?;
-            // Other work pending (held by an earlier command, say) is
-            // delivered after this commit, as before.
-            let more = more || tx.next_pending(Pick::First, &Default::default())?.is_some();
-            Ok((result, acted, reports, more))
+        self.record_delivering(&mut |tx, _| work(tx))
+    }
+
+    /// [`record`](Self::record) for a use case that publishes so much that
+    /// it delivers as it goes ([`Delivering::deliver`]), in its own
+    /// transaction still, rather than hold everything it published until
+    /// its end.
+    fn record_delivering<T>(&mut self, work: &mut DeliveringWork<T>) -> Result<T> {
+        let options = self.options.clone();
+        let (result, acted, after) = self.store.transaction(&mut |tx| {
+            let mut delivering = Delivering::new(&options);
+            let (result, acted) = work(tx, &mut delivering)?;
+            delivering.deliver(tx, &acted.published)?;
+            let after = delivering.finish(tx)?;
+            Ok((result, acted, after))
         })?;
         self.log(acted.log);
-        let mut after = AfterRecord {
-            settled: !more,
-            delivered: Vec::new(),
-            failed: reports
-                .iter()
-                .filter(|r| matches!(r.result, Handled::Failed { parked: false, .. }))
-                .map(|r| r.delivery.key)
-                .collect(),
-        };
-        // Said after the use case's own notes, as a delivery after the
-        // commit would have been: `settle` adds them.
-        report(&reports, &self.options, &mut after.delivered);
         self.after_record = after;
         Ok(result)
     }

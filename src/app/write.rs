@@ -108,7 +108,7 @@ impl App {
         let now = self.now();
         let keep_log = self.options.log;
         let mut started = false;
-        let recorded = self.record(&mut |tx| {
+        let recorded = self.record_delivering(&mut |tx, delivering| {
             first_attempt(&mut started)?;
             let mut all = Acted::default();
             let mut recorded = Recorded {
@@ -126,16 +126,20 @@ impl App {
                     recorded.last = request.seq;
                 }
                 recorded.orders += 1;
-                // Only the first batch is delivered in this transaction (and
-                // only a verbose run shows the log): the rest would only
-                // hold memory in proportion to the input.
-                if all.published.len() >= dispatcher::BATCH {
-                    acted.published.clear();
-                }
+                // Only a verbose run shows the log: it would hold memory in
+                // proportion to the input.
                 if !keep_log {
                     acted.log.clear();
                 }
                 all.absorb(acted);
+                // Delivered a batch at a time, so that what waits for it
+                // does not grow with the input either. Each order is a
+                // process of its own, so delivering one changes nothing the
+                // orders after it are recorded against.
+                if all.published.len() >= dispatcher::BATCH {
+                    delivering.deliver(tx, &all.published)?;
+                    all.published.clear();
+                }
             }
             if recorded.orders == 0 {
                 return Err(InputError("no order in the input".into()).into());

@@ -661,3 +661,95 @@ fn deliveries_of_one_process_are_its_share_of_all_on_every_store() {
         check_deliveries_of_each_process(pg, "PostgreSQL");
     });
 }
+
+/// A unit of work sees the deliveries it created as it sees any other: it
+/// reads them, handles them (done, or failed and still pending) and finds
+/// the rest pending, all in the order they were created; a unit of work
+/// that fails leaves none of them behind. The SQLite store keeps those it
+/// created in memory until they end, so this is what holds it to the rest.
+fn check_deliveries_made_in_one_unit_of_work<S: Store>(store: &mut S, what: &str) {
+    use crate::store::{DeliveryFilter, DeliveryStatus, Finished, Pick};
+    let order = OrderRequest {
+        customer: "koen".into(),
+        reservations: vec![RequestedLine {
+            id: 1,
+            reserved: "a room".into(),
+        }],
+    };
+    let id = |n: u128| Uuid::from_u128(0x7000_0000_0000_4000_8000_0000_0000_0000 | n);
+    let (first, second) = (id(1), id(3));
+    let keys = store
+        .transaction(&mut |tx| {
+            let e1 = operations::submit(tx, &order, first, id(2), 1_700_000_000)?.published;
+            let seq1 = e1[0].seq;
+            let saga = tx.delivery(seq1, Component::SalesOrder)?.unwrap();
+            assert_eq!(
+                (saga.status, saga.attempts, saga.process_id, saga.topic),
+                (DeliveryStatus::Pending, 0, first, e1[0].topic),
+                "{what}"
+            );
+            tx.finish_delivery(&saga, Finished::Done { position: seq1 })?;
+            let reservation = tx.delivery(seq1, Component::Reservation)?.unwrap();
+            let failed = Finished::Failed {
+                error: "not today".into(),
+                park: false,
+            };
+            tx.finish_delivery(&reservation, failed)?;
+            let e2 = operations::submit(tx, &order, second, id(4), 1_700_000_001)?.published;
+            let seq2 = e2[0].seq;
+
+            let done = tx.delivery(seq1, Component::SalesOrder)?.unwrap();
+            assert_eq!(done.status, DeliveryStatus::Done, "{what}");
+            let pending = tx.pending(&DeliveryFilter::default())?;
+            let described: Vec<_> = pending
+                .iter()
+                .map(|d| (d.seq, d.component, d.attempts, d.error.clone()))
+                .collect();
+            assert_eq!(
+                described,
+                [
+                    (seq1, Component::Reservation, 1, Some("not today".into())),
+                    (seq2, Component::SalesOrder, 0, None),
+                    (seq2, Component::Reservation, 0, None),
+                ],
+                "{what}: pending, in the order created"
+            );
+            let last = tx.next_pending(Pick::Last, &DeliveryFilter::default())?;
+            assert_eq!(last.as_ref(), pending.last(), "{what}");
+            let mut keys = vec![saga.key];
+            keys.extend(pending.iter().map(|d| d.key));
+            Ok(keys)
+        })
+        .unwrap();
+    assert!(
+        keys.windows(2).all(|k| k[0] < k[1]),
+        "{what}: keys in the order created: {keys:?}"
+    );
+
+    let failed = store.transaction::<()>(&mut |tx| {
+        operations::submit(tx, &order, id(5), id(6), 1_700_000_002)?;
+        anyhow::bail!("the unit of work fails")
+    });
+    assert!(failed.is_err());
+    let (pending, done) = store
+        .transaction(&mut |tx| {
+            let pending = tx.pending(&DeliveryFilter::default())?;
+            let done = tx.delivery(pending[0].seq, Component::SalesOrder)?;
+            Ok((pending, done))
+        })
+        .unwrap();
+    let left: Vec<_> = pending.iter().map(|d| (d.key, d.process_id)).collect();
+    assert_eq!(
+        left,
+        [(keys[1], first), (keys[2], second), (keys[3], second)],
+        "{what}: after the commit, and after a unit of work that failed"
+    );
+    assert_eq!(done.map(|d| d.status), Some(DeliveryStatus::Done), "{what}");
+}
+
+#[test]
+fn deliveries_made_in_one_unit_of_work_are_seen_in_it_on_every_store() {
+    check_deliveries_made_in_one_unit_of_work(&mut MemoryStore::default(), "memory");
+    check_deliveries_made_in_one_unit_of_work(&mut SqliteStore::in_memory().unwrap(), "SQLite");
+    test_postgres::with_store(|pg| check_deliveries_made_in_one_unit_of_work(pg, "PostgreSQL"));
+}

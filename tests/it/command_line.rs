@@ -494,16 +494,20 @@ fn options_that_would_do_nothing_are_refused() {
 #[test]
 fn ctrl_c_during_a_bulk_submit_says_what_was_recorded_and_how_to_finish() {
     const ORDERS: usize = 1000;
+    const HELD: usize = 1000;
     let orders = one_line_orders(ORDERS);
     // The submit is stopped at a chosen write (PI7_PAUSE_AT_WRITE), so that
-    // Ctrl-C lands mid-run every time: first while it records the orders
-    // (one transaction: 1000 requests, their 2000 deliveries, and the first
-    // 1024 of those handled, two writes each: 5048 writes), then while it
-    // delivers the rest (1952 writes more).
-    for (write, recorded) in [(700, false), (6000, true)] {
+    // Ctrl-C lands mid-run every time: first while it records the orders,
+    // in the one transaction that also delivers them (1000 requests, their
+    // 2000 deliveries, each handled with two writes, one order and one
+    // reservation: 7000 writes), then while it delivers what an earlier
+    // command held back, in the transactions after it (4000 writes more).
+    for (write, recorded) in [(700, false), (9000, true)] {
         let env = TestEnv::new();
         env.write("many.jsonl", &orders);
+        env.write("held.jsonl", &one_line_orders(HELD));
         env.submit_example();
+        env.ok(&["--hold", "submit", "held.jsonl"]);
         let before = env.snapshot();
         let (child, mut stderr) = env.paused_at_write(write, &["submit", "many.jsonl"]);
         let killed = std::process::Command::new("kill")
@@ -543,7 +547,10 @@ fn ctrl_c_during_a_bulk_submit_says_what_was_recorded_and_how_to_finish() {
         let process = lines[0].strip_prefix("process      ").unwrap();
         env.ok(&["show", process]);
         env.ok(&["dispatch"]);
-        assert_eq!(env.json(&["list"]).as_array().unwrap().len(), ORDERS + 1);
+        assert_eq!(
+            env.json(&["list"]).as_array().unwrap().len(),
+            ORDERS + HELD + 1
+        );
         env.ok(&["verify"]);
     }
 }

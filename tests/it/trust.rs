@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::util::{assert_one_line, example, parse_json, text, TestEnv};
+use crate::util::{assert_one_line, example, one_line_orders, parse_json, text, TestEnv};
 
 /// Imports `contents` into `env`, which must refuse it: exit 2, one line
 /// naming the file's line, the database exactly as it was.
@@ -94,6 +94,27 @@ fn expiring_several_reservations_in_one_command_round_trips_exactly() {
         .filter(|e| e["topic"] == "reservation/release")
         .count();
     assert_eq!(copied, released);
+}
+
+/// A bulk submit delivers its orders a batch at a time in its own
+/// transaction, between its requests: the log says where, and the copy
+/// handles each batch at the same place.
+#[test]
+fn a_bulk_submit_delivered_between_its_requests_round_trips_exactly() {
+    const ORDERS: usize = 2_500;
+    let env = TestEnv::new();
+    env.write("many.jsonl", &one_line_orders(ORDERS));
+    env.ok(&["submit", "many.jsonl"]);
+    let log = env.ok(&["export"]);
+    let handled_between = log
+        .lines()
+        .skip_while(|l| !l.contains("salesorder/request"))
+        .skip_while(|l| l.contains("salesorder/request"))
+        .any(|l| l.contains("salesorder/request"));
+    assert!(handled_between, "the requests are one run in the log");
+    assert_eq!(env.json(&["pending"]), json!([]));
+    let copy = round_trip(&env);
+    assert_eq!(copy.json(&["list"]).as_array().unwrap().len(), ORDERS);
 }
 
 #[test]

@@ -112,14 +112,18 @@ impl SqliteStore {
             // Dropped without `commit` (work failed), it rolls back to where
             // it began: the group's other units of work keep what they wrote.
             let savepoint = self.conn.savepoint()?;
-            let value = work(&mut SqliteTx::new(&savepoint))?;
+            let mut unit = SqliteTx::new(&savepoint);
+            let value = work(&mut unit)?;
+            unit.flush()?;
             savepoint.commit()?;
             return Ok(value);
         }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = work(&mut SqliteTx::new(&tx))?;
+        let mut unit = SqliteTx::new(&tx);
+        let value = work(&mut unit)?;
+        unit.flush()?;
         tx.commit()?;
         Ok(value)
     }

@@ -2,19 +2,109 @@
 //! write through, with the write-count hooks the fault tests use.
 
 use super::*;
+use std::collections::HashMap;
 
 pub(super) struct SqliteTx<'a> {
     conn: &'a Connection,
     /// The first seq of the command this transaction is appending.
     command: Option<u64>,
+    /// What this transaction knows without asking the database again.
+    known: Known,
+    /// Deliveries created in this transaction and not written yet.
+    fresh: Fresh,
 }
+
+/// Counters this transaction reads once and then keeps itself: it holds the
+/// write lock, so nobody else moves them.
+#[derive(Default)]
+struct Known {
+    last_seq: Option<u64>,
+    next_key: Option<i64>,
+    next_handled: Option<i64>,
+}
+
+/// Deliveries created in this transaction and not written yet, by event and
+/// component. Most are handled in the very transaction that created them (a
+/// command delivers what it published): such a delivery is written once, as
+/// it ended, instead of inserted as pending, read back and updated, which
+/// cost each delivery two more statements and a pending-index entry made
+/// only to be removed. The rest are written as pending before anything
+/// reads the deliveries table, and at the latest before the transaction
+/// commits ([`SqliteTx::flush`]).
+#[derive(Default)]
+struct Fresh {
+    deliveries: HashMap<(u64, Component), FreshDelivery>,
+    /// The event appended last, the one `add_delivery` is almost always
+    /// given: what a delivery needs of it.
+    appended: Option<(u64, Topic, Uuid)>,
+}
+
+struct FreshDelivery {
+    /// Given when it was created, so that it keeps its place in FIFO order.
+    key: i64,
+    topic: Topic,
+    process_id: Uuid,
+}
+
+/// How many deliveries wait in memory at most (a few MiB); beyond it, a new
+/// one is written as pending at once, so that memory stays bounded however
+/// many events one command appends.
+const FRESH_HELD: usize = 1 << 16;
 
 impl<'a> SqliteTx<'a> {
     pub(super) fn new(conn: &'a Connection) -> Self {
         SqliteTx {
             conn,
             command: None,
+            known: Known::default(),
+            fresh: Fresh::default(),
         }
+    }
+
+    /// Writes, as pending, the deliveries created here and not handled
+    /// yet, in the order they were created. Every read of the deliveries
+    /// table calls it first, and the transaction before it commits.
+    pub(super) fn flush(&mut self) -> Result<(), StoreError> {
+        if self.fresh.deliveries.is_empty() {
+            return Ok(());
+        }
+        let mut pending: Vec<_> = self.fresh.deliveries.drain().collect();
+        pending.sort_unstable_by_key(|(_, fresh)| fresh.key);
+        for ((seq, component), fresh) in pending {
+            self.insert_pending(fresh.key, seq, component)?;
+        }
+        Ok(())
+    }
+
+    fn insert_pending(&self, key: i64, seq: u64, component: Component) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO deliveries (key, seq, component) VALUES (?1, ?2, ?3)")?
+            .execute(params![key, seq as i64, component.as_str()])?;
+        Ok(())
+    }
+
+    fn next_key(&mut self) -> Result<i64, StoreError> {
+        let key = match self.known.next_key {
+            Some(key) => key,
+            None => self
+                .conn
+                .prepare_cached("SELECT coalesce(max(key), 0) + 1 FROM deliveries")?
+                .query_row([], |r| r.get(0))?,
+        };
+        self.known.next_key = Some(key + 1);
+        Ok(key)
+    }
+
+    fn next_handled(&mut self) -> Result<i64, StoreError> {
+        let handled = match self.known.next_handled {
+            Some(handled) => handled,
+            None => self
+                .conn
+                .prepare_cached("SELECT coalesce(max(handled), 0) + 1 FROM deliveries")?
+                .query_row([], |r| r.get(0))?,
+        };
+        self.known.next_handled = Some(handled + 1);
+        Ok(handled)
     }
 
     /// Counts a write, and fails the one `PI7_FAIL_AT_WRITE` names (the
@@ -62,11 +152,12 @@ impl Tx for SqliteTx<'_> {
             // gives this row.
             (None, None) => Some(self.last_seq()? + 1),
         };
+        let seq = self.last_seq()? + 1;
         self.conn
             .prepare_cached(
                 "INSERT INTO events
-                   (id, topic, process_id, causation_id, source, time, payload, command)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   (seq, id, topic, process_id, causation_id, source, time, payload, command)
+                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 event.id.to_string(),
@@ -77,11 +168,13 @@ impl Tx for SqliteTx<'_> {
                 event.time,
                 event.payload.to_string(),
                 command.map(|c| c as i64),
+                seq as i64,
             ])?;
-        let seq = self.conn.last_insert_rowid() as u64;
+        self.known.last_seq = Some(seq);
         if event.causation_id.is_none() && self.command.is_none() {
             self.command = Some(seq);
         }
+        self.fresh.appended = Some((seq, event.topic, event.process_id));
         Ok(event.sequenced(seq))
     }
 
@@ -90,10 +183,15 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn last_seq(&mut self) -> Result<u64, StoreError> {
-        Ok(self
+        if let Some(seq) = self.known.last_seq {
+            return Ok(seq);
+        }
+        let seq = self
             .conn
             .prepare_cached("SELECT coalesce(max(seq), 0) FROM events")?
-            .query_row([], |r| r.get::<_, i64>(0))? as u64)
+            .query_row([], |r| r.get::<_, i64>(0))? as u64;
+        self.known.last_seq = Some(seq);
+        Ok(seq)
     }
 
     fn events_of(&mut self, process_id: Uuid) -> Result<Vec<Envelope>, StoreError> {
@@ -115,10 +213,24 @@ impl Tx for SqliteTx<'_> {
 
     fn add_delivery(&mut self, seq: u64, component: Component) -> Result<(), StoreError> {
         self.write()?;
-        self.conn
-            .prepare_cached("INSERT INTO deliveries (seq, component) VALUES (?1, ?2)")?
-            .execute(params![seq as i64, component.as_str()])?;
-        Ok(())
+        let key = self.next_key()?;
+        let fresh = &mut self.fresh;
+        match fresh.appended {
+            Some((appended, topic, process_id))
+                if appended == seq
+                    && fresh.deliveries.len() < FRESH_HELD
+                    && !fresh.deliveries.contains_key(&(seq, component)) =>
+            {
+                let delivery = FreshDelivery {
+                    key,
+                    topic,
+                    process_id,
+                };
+                fresh.deliveries.insert((seq, component), delivery);
+                Ok(())
+            }
+            _ => self.insert_pending(key, seq, component),
+        }
     }
 
     fn event(&mut self, seq: u64) -> Result<Envelope, StoreError> {
@@ -151,10 +263,12 @@ impl Tx for SqliteTx<'_> {
         order: Pick,
         filter: &DeliveryFilter,
     ) -> Result<Option<Delivery>, StoreError> {
+        self.flush()?;
         Ok(select_deliveries(self.conn, DeliveryStatus::Pending, filter, order, Some(1))?.pop())
     }
 
     fn pending(&mut self, filter: &DeliveryFilter) -> Result<Vec<Delivery>, StoreError> {
+        self.flush()?;
         select_deliveries(
             self.conn,
             DeliveryStatus::Pending,
@@ -171,16 +285,46 @@ impl Tx for SqliteTx<'_> {
             Finished::Failed { error, park: true } => (DeliveryStatus::Failed, Some(error), None),
             Finished::Failed { error, park: false } => (delivery.status, Some(error), None),
         };
+        let handled = match status {
+            DeliveryStatus::Done => Some(self.next_handled()?),
+            _ => None,
+        };
+        if let Some(fresh) = self
+            .fresh
+            .deliveries
+            .remove(&(delivery.seq, delivery.component))
+        {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO deliveries
+                       (key, seq, component, status, attempts, error, handled, log_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![
+                    fresh.key,
+                    delivery.seq as i64,
+                    delivery.component.as_str(),
+                    status.as_str(),
+                    delivery.attempts + 1,
+                    error,
+                    handled,
+                    position
+                ])?;
+            return Ok(());
+        }
         self.conn
             .prepare_cached(
                 "UPDATE deliveries SET status = ?2, attempts = attempts + 1, error = ?3,
-                   handled = CASE WHEN ?2 = 'done'
-                     THEN (SELECT coalesce(max(handled), 0) + 1 FROM deliveries)
-                   END,
-                   log_seq = ?4
+                   handled = ?5, log_seq = ?4
                  WHERE key = ?1",
             )?
-            .execute(params![delivery.key, status.as_str(), error, position])?;
+            .execute(params![
+                delivery.key,
+                status.as_str(),
+                error,
+                position,
+                handled
+            ])?;
         Ok(())
     }
 
@@ -200,6 +344,18 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn delivery(&mut self, seq: u64, component: Component) -> Result<Option<Delivery>, StoreError> {
+        if let Some(fresh) = self.fresh.deliveries.get(&(seq, component)) {
+            return Ok(Some(Delivery {
+                key: fresh.key,
+                seq,
+                topic: fresh.topic,
+                component,
+                process_id: fresh.process_id,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                error: None,
+            }));
+        }
         let mut stmt = self.conn.prepare_cached(&format!(
             "{DELIVERY_COLUMNS} WHERE d.seq = ?1 AND d.component = ?2"
         ))?;
