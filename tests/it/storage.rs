@@ -92,7 +92,7 @@ fn a_database_of_a_newer_pi7_is_refused_untouched() {
     every_command_refuses(
         &env,
         &format!(
-            "{} was written by a newer pi7 (schema version 99; this pi7 knows up to 3); upgrade pi7 to use it",
+            "{} was written by a newer pi7 (schema version 99; this pi7 knows up to 4); upgrade pi7 to use it",
             env.db_text()
         ),
     );
@@ -226,4 +226,71 @@ fn a_database_with_a_negative_schema_version_is_refused_untouched() {
     let stderr = env.fails(&["list"], 4);
     assert!(stderr.contains("unknown schema version -1"), "{stderr}");
     assert_eq!(env.db_bytes(), bytes);
+}
+
+/// The deliveries table as schema version 3 left it: its status checked
+/// with an `IN` list.
+const VERSION_3_DELIVERIES: &str = "
+    CREATE TABLE old_deliveries (
+        key       INTEGER PRIMARY KEY,
+        seq       INTEGER NOT NULL REFERENCES events (seq),
+        component TEXT    NOT NULL,
+        status    TEXT    NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'done', 'failed')),
+        attempts  INTEGER NOT NULL DEFAULT 0,
+        error     TEXT,
+        handled   INTEGER UNIQUE,
+        log_seq   INTEGER,
+        UNIQUE (seq, component)
+    );
+    INSERT INTO old_deliveries SELECT * FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE old_deliveries RENAME TO deliveries;
+    CREATE INDEX deliveries_pending ON deliveries (key) WHERE status = 'pending';
+    CREATE INDEX deliveries_failed ON deliveries (key) WHERE status = 'failed';
+    PRAGMA user_version = 3;";
+
+/// A database of schema version 3 is upgraded when pi7 first opens it,
+/// reading or writing: its deliveries table is written again with the new
+/// check, every delivery kept as it was, and pi7 goes on with it.
+#[test]
+fn a_version_3_database_is_upgraded_keeping_every_delivery() {
+    let env = TestEnv::new();
+    env.submit_example();
+    env.ok(&["--hold", "submit", &example("order.json")]);
+    let pending = env.json(&["pending"]);
+    let exported = env.ok(&["export"]);
+    let schema = |env: &TestEnv| -> (i64, String) {
+        let conn = rusqlite::Connection::open(env.db()).unwrap();
+        let version = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        let sql = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'deliveries'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (version, sql)
+    };
+    rusqlite::Connection::open(env.db())
+        .unwrap()
+        .execute_batch(VERSION_3_DELIVERIES)
+        .unwrap();
+    let (version, sql) = schema(&env);
+    assert_eq!(version, 3);
+    assert!(sql.contains("IN ('pending', 'done', 'failed')"), "{sql}");
+
+    assert_eq!(env.json(&["pending"]), pending);
+    let (version, sql) = schema(&env);
+    assert_eq!(version, pi7::store::SCHEMA_VERSION);
+    assert!(
+        sql.contains("status = 'pending' OR status = 'done' OR status = 'failed'"),
+        "{sql}"
+    );
+    assert_eq!(env.ok(&["export"]), exported);
+    env.ok(&["dispatch"]);
+    assert_eq!(env.json(&["pending"]), serde_json::json!([]));
+    env.ok(&["verify"]);
 }

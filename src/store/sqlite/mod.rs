@@ -21,7 +21,7 @@ use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc
 use crate::replay::{LogSource, Rebuilt, Recorded, Step, StepWriter};
 
 /// The schema version this pi7 writes, kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Marks a file as a pi7 database (`PRAGMA application_id`): "pi7\0".
 const APPLICATION_ID: i64 = 0x7069_3700;
@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../schema.sql"),
     include_str!("../schema2.sql"),
     include_str!("../mqtt.sql"),
+    include_str!("../schema4.sql"),
 ];
 
 /// Whether a command means to write.
