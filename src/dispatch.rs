@@ -61,15 +61,14 @@ pub fn publish(
     event: NewEvent,
     log: &mut Vec<String>,
 ) -> Result<Option<Envelope>, StoreError> {
-    if tx.has_event(event.id)? {
+    let (topic, id) = (event.topic, event.id);
+    let Some(envelope) = tx.append_new(event)? else {
         log.push(format!(
-            "integration: {} {} is already in the log",
-            event.topic.description(),
-            event.id
+            "integration: {} {id} is already in the log",
+            topic.description(),
         ));
         return Ok(None);
-    }
-    let envelope = tx.append(event)?;
+    };
     let components = subscribers(envelope.topic);
     log.push(format!(
         "integration: received {}",

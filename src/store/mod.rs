@@ -47,6 +47,14 @@ pub trait Tx {
     /// published (`causation_id` is `None`) joins the command that the
     /// transaction is carrying out; see [`Tx::start_command`].
     fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError>;
+    /// [`append`](Tx::append)s `event` unless the log has an event with its
+    /// id already, and then says so with `None`.
+    fn append_new(&mut self, event: NewEvent) -> Result<Option<Envelope>, StoreError> {
+        if self.has_event(event.id)? {
+            return Ok(None);
+        }
+        self.append(event).map(Some)
+    }
     /// The events a command publishes from here on are one command's,
     /// apart from those it published before. A transaction starts one
     /// command; an import that carries several commands in one

@@ -142,40 +142,65 @@ impl<'a> SqliteTx<'a> {
     }
 }
 
-impl Tx for SqliteTx<'_> {
-    fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
+impl SqliteTx<'_> {
+    /// Appends `event`; with `unless_known`, only when no event has its id
+    /// (`None` then), otherwise failing on it.
+    fn insert_event(
+        &mut self,
+        event: NewEvent,
+        unless_known: bool,
+    ) -> Result<Option<Envelope>, StoreError> {
         self.write()?;
+        // The write lock is held, so nobody else takes the next seq.
+        let seq = self.last_seq()? + 1;
         let command = match (event.causation_id, self.command) {
             (Some(_), _) => None,
             (None, Some(first)) => Some(first),
-            // The write lock is held, so the next seq is the one SQLite
-            // gives this row.
-            (None, None) => Some(self.last_seq()? + 1),
+            (None, None) => Some(seq),
         };
-        let seq = self.last_seq()? + 1;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO events
-                   (seq, id, topic, process_id, causation_id, source, time, payload, command)
-                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                event.id.to_string(),
-                event.topic.as_str(),
-                event.process_id.to_string(),
-                event.causation_id.map(|c| c.to_string()),
-                event.source.as_str(),
-                event.time,
-                event.payload.to_string(),
-                command.map(|c| c as i64),
-                seq as i64,
-            ])?;
+        let sql = if unless_known {
+            "INSERT INTO events
+               (seq, id, topic, process_id, causation_id, source, time, payload, command)
+             VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO NOTHING"
+        } else {
+            "INSERT INTO events
+               (seq, id, topic, process_id, causation_id, source, time, payload, command)
+             VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        };
+        let inserted = self.conn.prepare_cached(sql)?.execute(params![
+            event.id.to_string(),
+            event.topic.as_str(),
+            event.process_id.to_string(),
+            event.causation_id.map(|c| c.to_string()),
+            event.source.as_str(),
+            event.time,
+            event.payload.to_string(),
+            command.map(|c| c as i64),
+            seq as i64,
+        ])?;
+        if inserted == 0 {
+            return Ok(None);
+        }
         self.known.last_seq = Some(seq);
         if event.causation_id.is_none() && self.command.is_none() {
             self.command = Some(seq);
         }
         self.fresh.appended = Some((seq, event.topic, event.process_id));
-        Ok(event.sequenced(seq))
+        Ok(Some(event.sequenced(seq)))
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn append(&mut self, event: NewEvent) -> Result<Envelope, StoreError> {
+        // Without `unless_known`, a known id fails the insert instead.
+        self.insert_event(event, false)?
+            .ok_or_else(|| StoreError::Corrupt("an event was not appended".into()))
+    }
+
+    // One statement instead of a look-up by id and then an insert.
+    fn append_new(&mut self, event: NewEvent) -> Result<Option<Envelope>, StoreError> {
+        self.insert_event(event, true)
     }
 
     fn start_command(&mut self) {
