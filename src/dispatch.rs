@@ -632,6 +632,40 @@ mod tests {
 
     /// A store with one order of `lines` lines, its request delivered and
     /// every reservation confirmed but not yet delivered to the saga.
+    /// A bulk submit delivers its orders a batch at a time between its
+    /// own requests (`App::submit_all`), and its export stays one command
+    /// only because handling a new order's request publishes nothing: an
+    /// event published there would split the command in the log.
+    #[test]
+    fn handling_a_new_orders_request_publishes_nothing() {
+        let mut store = MemoryStore::new();
+        for lines in [1, 3] {
+            let order = OrderRequest {
+                customer: "christophe".into(),
+                reservations: (1..=lines)
+                    .map(|id| RequestedLine {
+                        id,
+                        reserved: format!("room {id}"),
+                    })
+                    .collect(),
+            };
+            let published = store
+                .transaction(&mut |tx| {
+                    let process = Uuid::new_v4();
+                    let acted = crate::operations::submit(tx, &order, process, Uuid::new_v4(), 10)?;
+                    let mut published = Vec::new();
+                    deliver_published(tx, &acted.published, &Handlers::REAL, &mut |report| {
+                        assert_eq!(report.result, Handled::Applied);
+                        published.extend(report.published);
+                    })?;
+                    Ok(published)
+                })
+                .unwrap();
+            assert_eq!(published, Vec::new(), "{lines} lines");
+        }
+        assert_eq!(store.reservations.len(), 4);
+    }
+
     fn confirmed_but_undelivered(lines: i64) -> MemoryStore {
         let mut store = MemoryStore::new();
         let process = Uuid::from_u128(1);

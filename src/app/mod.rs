@@ -155,19 +155,11 @@ impl<'o> Delivering<'o> {
     }
 }
 
-/// Checkpoints a database whose writer does not ([`App::defer_checkpoints`]).
-pub struct Checkpoints(crate::store::Checkpointer);
-
-impl Checkpoints {
-    /// Copies the WAL into the database when it has grown big enough, not
-    /// waiting for anyone.
-    pub fn run(&self) -> Result<()> {
-        Ok(self.0.run()?)
-    }
-}
-
 /// One open database and how to use it.
 pub struct App {
+    /// First, so that it stops before the store closes: see
+    /// [`checkpoint_in_background`](App::checkpoint_in_background).
+    background: Option<crate::store::BackgroundCheckpoints>,
     store: AnyStore,
     options: Options,
     diagnostics: Vec<Diagnostic>,
@@ -238,6 +230,7 @@ impl App {
             Access::Write => OpenMode::ReadWrite,
         };
         Ok(App {
+            background: None,
             store: AnyStore::open(path, mode)?,
             options,
             diagnostics: Vec::new(),
@@ -292,15 +285,19 @@ impl App {
         Ok(self.store.begin_group()?)
     }
 
-    /// On SQLite, stops this connection from checkpointing the WAL at its
-    /// commits and returns what does instead, for a thread of the face's
-    /// to run after commits ([`Checkpoints::run`]). `None` on PostgreSQL,
-    /// where the server checkpoints.
-    pub fn defer_checkpoints(&self) -> Result<Option<Checkpoints>> {
-        match &self.store {
-            AnyStore::Sqlite(s) if s.on_disk() => Ok(Some(Checkpoints(s.defer_checkpoints()?))),
-            _ => Ok(None),
+    /// Has a thread of its own checkpoint the WAL after this App's commits,
+    /// instead of the commits themselves, until the App is dropped: what
+    /// follows a commit (the next write, reading back and printing what a
+    /// command did) no longer waits for the pages to be copied into the
+    /// database. Nothing on PostgreSQL, whose server checkpoints, or in
+    /// memory. One App per process at a time.
+    pub fn checkpoint_in_background(&mut self) -> Result<()> {
+        if let AnyStore::Sqlite(s) = &self.store {
+            if s.on_disk() {
+                self.background = Some(s.defer_checkpoints()?.in_background());
+            }
         }
+        Ok(())
     }
 
     /// Commits the group [`begin_group`](Self::begin_group) started; a

@@ -135,7 +135,9 @@ impl App {
                 // Delivered a batch at a time, so that what waits for it
                 // does not grow with the input either. Each order is a
                 // process of its own, so delivering one changes nothing the
-                // orders after it are recorded against.
+                // orders after it are recorded against; and handling a new
+                // order's request publishes nothing (a test requires it),
+                // so the log still shows the requests as one command.
                 if all.published.len() >= dispatcher::BATCH {
                     delivering.deliver(tx, &all.published)?;
                     all.published.clear();

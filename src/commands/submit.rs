@@ -230,9 +230,10 @@ impl Iterator for OrderStream {
 
 /// The processes of the orders this submit records: what a Ctrl-C says.
 /// On Ctrl-C, says what was recorded and how to finish, then exits 130. A
-/// bulk submit writes its orders in one transaction, then delivers them;
-/// stopped in between, the orders are there with their deliveries pending,
-/// and an interrupted transaction is rolled back whole. What was recorded is
+/// bulk submit writes and delivers its orders in one transaction, which an
+/// interruption rolls back whole; stopped after it, while work an earlier
+/// command held back is delivered, the orders are there, and what is left
+/// is pending. What was recorded is
 /// read from the log: the requests after `start`, the last seq before the
 /// submit began.
 fn report_on_interrupt(db: PathBuf, start: u64) {

@@ -85,7 +85,7 @@ const MAX_GROUP: usize = 64;
 
 /// The writer thread: takes the writes as they come, all those waiting at
 /// once, until the server is gone.
-fn write_loop(mut app: App, jobs: mpsc::Receiver<Job>, committed: mpsc::SyncSender<()>) {
+fn write_loop(mut app: App, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -106,19 +106,6 @@ fn write_loop(mut app: App, jobs: mpsc::Receiver<Job>, committed: mpsc::SyncSend
         for job in group {
             job(&mut app)(None);
         }
-        // A checkpoint is due, or one is on its way already.
-        let _ = committed.try_send(());
-    }
-}
-
-/// Checkpoints the WAL after the writer's commits, beside it rather than in
-/// its way: on two cores, the writer's commits were a third slower while it
-/// copied pages into the database itself.
-fn checkpoint_loop(checkpoints: app::Checkpoints, committed: mpsc::Receiver<()>) {
-    while committed.recv().is_ok() {
-        // A busy database or a failure here costs only a bigger WAL: the
-        // next commit asks again, and closing checkpoints what is left.
-        let _ = checkpoints.run();
     }
 }
 
@@ -251,32 +238,21 @@ pub fn serve(config: Config, err: &mut dyn Write) -> app::Result<()> {
     // neither start nor stop on the runtime's threads. The write connection
     // opens first: it creates the database when there is none, so that the
     // read connections see a file, not an empty stand-in.
-    let writer = App::open(&config.db, Access::Write, config.options.clone())?;
+    let mut writer = App::open(&config.db, Access::Write, config.options.clone())?;
+    // Beside the writer rather than in its way: on two cores, its commits
+    // were a third slower while it copied pages into the database itself.
+    // Dropped with the writer, so that its connection, the last to close,
+    // checkpoints the WAL into the database before pi7 says it stopped.
+    writer.checkpoint_in_background()?;
     let last_seq = writer.last_seq()?;
     // Never the --db value as given: a PostgreSQL URL may hold a password.
     let shown = writer.name();
     let inline_reads = writer.reads_locally();
     let (writes, jobs) = mpsc::channel();
-    let (committed, commits) = mpsc::sync_channel(1);
-    let checkpoints = writer.defer_checkpoints()?;
     let writer = std::thread::Builder::new()
         .name("pi7-writer".into())
-        .spawn(move || write_loop(writer, jobs, committed))
+        .spawn(move || write_loop(writer, jobs))
         .map_err(|e| app::Error::new(Kind::Internal, format!("cannot start the writer: {e}")))?;
-    let checkpointer = match checkpoints {
-        Some(checkpoints) => Some(
-            std::thread::Builder::new()
-                .name("pi7-checkpoint".into())
-                .spawn(move || checkpoint_loop(checkpoints, commits))
-                .map_err(|e| {
-                    app::Error::new(
-                        Kind::Internal,
-                        format!("cannot start the checkpointer: {e}"),
-                    )
-                })?,
-        ),
-        None => None,
-    };
     let (live, _) = broadcast::channel(1024);
     let (stop, stopping) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -300,12 +276,6 @@ pub fn serve(config: Config, err: &mut dyn Write) -> app::Result<()> {
     drop(runtime);
     drop(shared);
     let _ = writer.join();
-    // The writer is gone, and with it what wakes the checkpointer: waiting
-    // for it means the last connection to close is the one that checkpoints
-    // the WAL into the database, before pi7 says it stopped.
-    if let Some(checkpointer) = checkpointer {
-        let _ = checkpointer.join();
-    }
     served?;
     writeln!(err, "pi7: stopped")?;
     Ok(())

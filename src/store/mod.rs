@@ -23,7 +23,8 @@ pub use postgres::{is_postgres_url, redact, Notifications, PgStore, CHANNEL, PG_
 pub use queries::{AnyStore, Queries};
 pub use relay::Lease;
 pub use sqlite::{
-    Checkpointer, DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore, SCHEMA_VERSION,
+    BackgroundCheckpoints, Checkpointer, DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore,
+    SCHEMA_VERSION,
 };
 
 use uuid::Uuid;

@@ -89,7 +89,7 @@ pub struct Found {
 }
 
 mod open;
-pub use open::Checkpointer;
+pub use open::{BackgroundCheckpoints, Checkpointer};
 mod queries;
 mod rebuild;
 mod retry;

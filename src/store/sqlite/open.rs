@@ -293,9 +293,69 @@ const CHECKPOINT_AT: i32 = 1000;
 /// The frames in the WAL after the deferring writer's last commit.
 static WAL_FRAMES: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
+/// The thread of [`BackgroundCheckpoints`], if one runs, for the WAL hook
+/// to wake.
+static WAKE: std::sync::Mutex<Option<std::thread::Thread>> = std::sync::Mutex::new(None);
+
 fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
     WAL_FRAMES.store(frames, std::sync::atomic::Ordering::Relaxed);
+    if frames >= CHECKPOINT_AT {
+        if let Some(thread) = WAKE.lock().ok().as_deref().and_then(Option::as_ref) {
+            thread.unpark();
+        }
+    }
     Ok(())
+}
+
+/// A thread that checkpoints beside the writer, woken by the commits that
+/// leave the WAL past SQLite's threshold: a command's commit returns at
+/// once, and it reads back and prints what it did while the pages are
+/// copied. Dropping it checkpoints once more and waits for the thread, so
+/// that the writer, closing after it, finds nothing left to copy.
+pub struct BackgroundCheckpoints {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// Runs [`run`](Self::run) on a thread of its own after every commit
+    /// that needs it, until the returned value is dropped. Should no thread
+    /// start, closing the writer checkpoints all there is, as it would
+    /// anyway.
+    pub fn in_background(self) -> BackgroundCheckpoints {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("pi7-checkpoint".into())
+            .spawn(move || loop {
+                std::thread::park();
+                // A busy database or a failure costs only a bigger WAL,
+                // which the writer's close checkpoints.
+                let _ = self.run();
+                if stopped.load(Ordering::Acquire) {
+                    break;
+                }
+            })
+            .ok();
+        if let (Some(thread), Ok(mut wake)) = (&thread, WAKE.lock()) {
+            *wake = Some(thread.thread().clone());
+        }
+        BackgroundCheckpoints { stop, thread }
+    }
+}
+
+impl Drop for BackgroundCheckpoints {
+    fn drop(&mut self) {
+        if let Ok(mut wake) = WAKE.lock() {
+            *wake = None;
+        }
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Checkpointer {
@@ -309,5 +369,42 @@ impl Checkpointer {
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit that leaves the WAL past the threshold wakes the thread,
+    /// and dropping it waits for a last checkpoint: by then the pages are
+    /// in the database file itself, before the writer closes. (Without
+    /// it, a deferring writer leaves them all in the WAL until it closes.)
+    #[test]
+    fn background_checkpoints_copy_the_wal_into_the_database_before_the_writer_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pi7.db");
+        let store = SqliteStore::open(&path, OpenMode::ReadWrite).unwrap();
+        let background = store.defer_checkpoints().unwrap().in_background();
+        let before = std::fs::metadata(&path).unwrap().len();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE filler (bytes BLOB);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+                 INSERT INTO filler SELECT randomblob(4000) FROM n;",
+            )
+            .unwrap();
+        assert!(
+            WAL_FRAMES.load(std::sync::atomic::Ordering::Relaxed) >= CHECKPOINT_AT,
+            "the WAL grew past the threshold"
+        );
+        drop(background);
+        let after = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            after >= before + 2000 * 4000,
+            "the database file grew from {before} to only {after} bytes"
+        );
+        drop(store);
     }
 }

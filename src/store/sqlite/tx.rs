@@ -254,7 +254,14 @@ impl Tx for SqliteTx<'_> {
                 fresh.deliveries.insert((seq, component), delivery);
                 Ok(())
             }
-            _ => self.insert_pending(key, seq, component),
+            _ => {
+                // A second delivery of the same pair fails here, on the
+                // table's unique key, not later when the first is written.
+                if fresh.deliveries.contains_key(&(seq, component)) {
+                    self.flush()?;
+                }
+                self.insert_pending(key, seq, component)
+            }
         }
     }
 
