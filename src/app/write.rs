@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::lookup::resolve;
-use super::{first_attempt, App, EventFilter, Result};
+use super::{first_attempt, App, Result};
 use crate::dispatch::{self as dispatcher, Handlers};
 use crate::domain::order::OrderRequest;
 use crate::domain::saga;
@@ -174,24 +174,22 @@ impl App {
         each: &mut dyn FnMut(Uuid) -> Result<()>,
     ) -> Result<()> {
         const PAGE: usize = 1000;
-        let mut filter = EventFilter {
-            since: recorded.first.saturating_sub(1),
-            topic: Some(Topic::SalesOrderRequest),
-            ..EventFilter::default()
-        };
+        let mut since = recorded.first.saturating_sub(1);
         loop {
             // A page is read on one snapshot: its statements take the
             // file's locks once, and no writer waits on a long output.
             let _snapshot = self.store.begin_read();
-            let page = self.events(&filter, PAGE)?;
-            for event in &page {
-                if event.seq > recorded.last {
+            let page = self
+                .store
+                .processes_since(since, Topic::SalesOrderRequest, PAGE)?;
+            for &(seq, process_id) in &page {
+                if seq > recorded.last {
                     return Ok(());
                 }
-                each(event.process_id)?;
+                each(process_id)?;
             }
             match page.last() {
-                Some(last) if page.len() == PAGE => filter.since = last.seq,
+                Some(&(last, _)) if page.len() == PAGE => since = last,
                 _ => return Ok(()),
             }
         }

@@ -86,6 +86,15 @@ pub trait Queries {
         each: &mut dyn FnMut(Envelope) -> anyhow::Result<()>,
     ) -> anyhow::Result<u64>;
     fn event_by_id(&self, id: Uuid) -> Result<Option<Envelope>, StoreError>;
+    /// The seq and process of each event of `topic` after `since`, in `seq`
+    /// order, at most `limit` of them: which processes a run of events
+    /// names, without reading the events whole.
+    fn processes_since(
+        &self,
+        since: u64,
+        topic: Topic,
+        limit: usize,
+    ) -> Result<Vec<(u64, Uuid)>, StoreError>;
     /// (number of events, highest seq).
     fn event_count(&self) -> Result<(u64, u64), StoreError>;
     /// Deliveries with `status`, first first, narrowed by `filter`.
@@ -180,6 +189,15 @@ macro_rules! forward_queries {
             fn event_by_id(&self, id: Uuid) -> Result<Option<Envelope>, StoreError> {
                 let $s = self;
                 $target.event_by_id(id)
+            }
+            fn processes_since(
+                &self,
+                since: u64,
+                topic: Topic,
+                limit: usize,
+            ) -> Result<Vec<(u64, Uuid)>, StoreError> {
+                let $s = self;
+                $target.processes_since(since, topic, limit)
             }
             fn event_count(&self) -> Result<(u64, u64), StoreError> {
                 let $s = self;

@@ -1276,14 +1276,15 @@ fn a_submit_of_many_new_orders_delivers_them_in_its_own_transaction() {
         return;
     };
     let env = TestEnv::new();
-    let file = env.write("many.jsonl", &crate::util::one_line_orders(600));
-    let run = env.run(&["--db", &pg.url, "submit", file.to_str().unwrap()]);
+    let file = env.write("many.jsonl", &crate::util::one_line_orders(2_500));
+    let run = env.run(&["--db", &pg.url, "--json", "submit", file.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    crate::util::assert_submitted_in_order(&run.stdout, 2_500);
     let count = |sql: &str| pg.sql(sql)[0].get::<_, i64>(0);
-    assert_eq!(count("SELECT count(*) FROM salesorders"), 600);
+    assert_eq!(count("SELECT count(*) FROM salesorders"), 2_500);
     assert_eq!(
         count("SELECT count(*) FROM deliveries WHERE status = 'done'"),
-        1200
+        5_000
     );
     env.ok(&["--db", &pg.url, "verify"]);
 }

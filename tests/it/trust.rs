@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::util::{assert_one_line, example, one_line_orders, parse_json, text, TestEnv};
+use crate::util::{
+    assert_one_line, assert_submitted_in_order, example, one_line_orders, parse_json, text, TestEnv,
+};
 
 /// Imports `contents` into `env`, which must refuse it: exit 2, one line
 /// naming the file's line, the database exactly as it was.
@@ -104,7 +106,7 @@ fn a_bulk_submit_delivered_between_its_requests_round_trips_exactly() {
     const ORDERS: usize = 2_500;
     let env = TestEnv::new();
     env.write("many.jsonl", &one_line_orders(ORDERS));
-    env.ok(&["submit", "many.jsonl"]);
+    assert_submitted_in_order(&env.ok(&["--json", "submit", "many.jsonl"]), ORDERS);
     let log = env.ok(&["export"]);
     let handled_between = log
         .lines()

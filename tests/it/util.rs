@@ -54,6 +54,24 @@ pub fn one_line_orders(count: usize) -> String {
         .collect()
 }
 
+/// `stdout` of a `--json submit` of [`one_line_orders`]`(count)`: every
+/// order once, as submitted and delivered, in the order of the input.
+pub fn assert_submitted_in_order(stdout: &str, count: usize) {
+    let customers: Vec<String> = stdout
+        .lines()
+        .map(|line| {
+            let order: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(order["salesorder"]["object"]["status"], "pending", "{line}");
+            order["salesorder"]["object"]["customer"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (0..count).map(|i| format!("c{i}")).collect();
+    assert_eq!(customers, expected);
+}
+
 /// A file of the repository, by its path relative to the root.
 pub fn repo_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

@@ -246,6 +246,31 @@ impl PgStore {
     }
 
     /// (number of events, highest seq).
+    pub fn processes_since(
+        &self,
+        since: u64,
+        topic: Topic,
+        limit: usize,
+    ) -> Result<Vec<(u64, Uuid)>, StoreError> {
+        let rows = self.rows(
+            "SELECT seq, process_id FROM events
+             WHERE topic = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[
+                &topic.as_str(),
+                &i64::try_from(since).unwrap_or(i64::MAX),
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+            ],
+        )?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.get::<_, i64>(0) as u64,
+                    parse_uuid(&row.get::<_, String>(1))?,
+                ))
+            })
+            .collect()
+    }
+
     pub fn event_count(&self) -> Result<(u64, u64), StoreError> {
         let rows = self.rows("SELECT count(*), coalesce(max(seq), 0) FROM events", &[])?;
         Ok((

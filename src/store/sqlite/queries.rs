@@ -162,6 +162,31 @@ impl SqliteStore {
 
     /// Calls `each` for every event after `since`, in `seq` order, narrowed by
     /// process and topic, without holding more than one event in memory.
+    pub fn processes_since(
+        &self,
+        since: u64,
+        topic: Topic,
+        limit: usize,
+    ) -> Result<Vec<(u64, Uuid)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, process_id FROM events
+             WHERE topic = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                topic.as_str(),
+                i64::try_from(since).unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
+        )?;
+        rows.map(|row| {
+            let (seq, process) = row?;
+            Ok((seq, parse_uuid(&process)?))
+        })
+        .collect()
+    }
+
     pub fn for_each_event(
         &self,
         since: u64,
