@@ -66,15 +66,15 @@ pub fn width(text: &str) -> usize {
 /// Text a user typed, safe to print: control characters (which could move
 /// the cursor, clear the screen or break a row) are shown escaped.
 pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut cleaned = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            cleaned.extend(c.escape_default());
+        } else {
+            cleaned.push(c);
+        }
+    }
+    cleaned
 }
 
 /// [`clean`], and cut to `max` terminal columns with an ellipsis, so that a
