@@ -46,6 +46,17 @@ struct FreshDelivery {
     process_id: Uuid,
 }
 
+/// The next number of a counter that `first` reads from the database the
+/// first time and `known` keeps from then on.
+fn next(conn: &Connection, known: &mut Option<i64>, first: &str) -> Result<i64, StoreError> {
+    let next = match *known {
+        Some(next) => next,
+        None => conn.prepare_cached(first)?.query_row([], |r| r.get(0))?,
+    };
+    *known = Some(next + 1);
+    Ok(next)
+}
+
 /// How many deliveries wait in memory at most (a few MiB); beyond it, a new
 /// one is written as pending at once, so that memory stays bounded however
 /// many events one command appends.
@@ -84,27 +95,19 @@ impl<'a> SqliteTx<'a> {
     }
 
     fn next_key(&mut self) -> Result<i64, StoreError> {
-        let key = match self.known.next_key {
-            Some(key) => key,
-            None => self
-                .conn
-                .prepare_cached("SELECT coalesce(max(key), 0) + 1 FROM deliveries")?
-                .query_row([], |r| r.get(0))?,
-        };
-        self.known.next_key = Some(key + 1);
-        Ok(key)
+        next(
+            self.conn,
+            &mut self.known.next_key,
+            "SELECT coalesce(max(key), 0) + 1 FROM deliveries",
+        )
     }
 
     fn next_handled(&mut self) -> Result<i64, StoreError> {
-        let handled = match self.known.next_handled {
-            Some(handled) => handled,
-            None => self
-                .conn
-                .prepare_cached("SELECT coalesce(max(handled), 0) + 1 FROM deliveries")?
-                .query_row([], |r| r.get(0))?,
-        };
-        self.known.next_handled = Some(handled + 1);
-        Ok(handled)
+        next(
+            self.conn,
+            &mut self.known.next_handled,
+            "SELECT coalesce(max(handled), 0) + 1 FROM deliveries",
+        )
     }
 
     /// Counts a write, and fails the one `PI7_FAIL_AT_WRITE` names (the
