@@ -240,17 +240,19 @@ pub fn dispatch<S: Store>(
 
 /// Handles, inside the caller's transaction, the pending deliveries of
 /// `published` and of whatever handling them publishes, in the order they
-/// were created (as a FIFO drain takes them), calling `each` with what
-/// happened to each. Writing commands call it in the transaction that
-/// records them, so a command and its consequences cost one commit, not
-/// two. The sales orders they change are written every [`BATCH`]
-/// deliveries, so memory does not grow with their number.
+/// were created (as a FIFO drain takes them), at most `limit` of them,
+/// calling `each` with what happened to each. Writing commands call it in
+/// the transaction that records them, so a command and its consequences
+/// cost one commit, not two. The sales orders they change are written
+/// every [`BATCH`] deliveries, so memory does not grow with their number.
+/// Returns how many it handled; when that is `limit`, some may be left.
 pub fn deliver_published(
     tx: &mut dyn Tx,
     published: &[Envelope],
+    limit: usize,
     handlers: &Handlers,
     each: &mut dyn FnMut(Report),
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     use std::borrow::Cow;
     // Each with its event, which the caller has already: reading it back
     // and parsing its JSON again cost a tenth of a confirmation.
@@ -271,6 +273,9 @@ pub fn deliver_published(
         if delivery.status != DeliveryStatus::Pending {
             continue;
         }
+        if delivered == limit {
+            break;
+        }
         let report = deliver_event(tx, &mut sagas, &delivery, &event, handlers)?;
         for event in &report.published {
             for component in subscribers(event.topic) {
@@ -283,7 +288,8 @@ pub fn deliver_published(
             std::mem::take(&mut sagas).save(tx)?;
         }
     }
-    sagas.save(tx)
+    sagas.save(tx)?;
+    Ok(delivered)
 }
 
 /// How many of the deliveries that `published` made `filter` admits: what
@@ -654,7 +660,8 @@ mod tests {
                     let process = Uuid::new_v4();
                     let acted = crate::operations::submit(tx, &order, process, Uuid::new_v4(), 10)?;
                     let mut published = Vec::new();
-                    deliver_published(tx, &acted.published, &Handlers::REAL, &mut |report| {
+                    let all = usize::MAX;
+                    deliver_published(tx, &acted.published, all, &Handlers::REAL, &mut |report| {
                         assert_eq!(report.result, Handled::Applied);
                         published.extend(report.published);
                     })?;
@@ -664,6 +671,37 @@ mod tests {
             assert_eq!(published, Vec::new(), "{lines} lines");
         }
         assert_eq!(store.reservations.len(), 4);
+    }
+
+    /// A command makes only so many deliveries in its own transaction: at
+    /// the limit, those left stay pending, the newest of them last.
+    #[test]
+    fn delivering_what_was_published_stops_at_its_limit() {
+        let mut store = MemoryStore::new();
+        let order = OrderRequest {
+            customer: "christophe".into(),
+            reservations: vec![RequestedLine {
+                id: 1,
+                reserved: "room 1".into(),
+            }],
+        };
+        let (made, pending, second) = store
+            .transaction(&mut |tx| {
+                let mut published = Vec::new();
+                for n in 0..2 {
+                    let (process, event) = (Uuid::from_u128(10 + n), Uuid::from_u128(20 + n));
+                    published.extend(
+                        crate::operations::submit(tx, &order, process, event, 10)?.published,
+                    );
+                }
+                let made = deliver_published(tx, &published, 3, &Handlers::REAL, &mut |_| {})?;
+                let pending = tx.pending(&Default::default())?;
+                Ok((made, pending, published[1].seq))
+            })
+            .unwrap();
+        assert_eq!(made, 3);
+        let left: Vec<_> = pending.iter().map(|d| (d.seq, d.component)).collect();
+        assert_eq!(left, [(second, subscribers(Topic::SalesOrderRequest)[1])]);
     }
 
     fn confirmed_but_undelivered(lines: i64) -> MemoryStore {

@@ -91,10 +91,20 @@ type UnitOfWork<'a, T> = dyn FnMut(&mut dyn Tx) -> anyhow::Result<(T, Acted)> + 
 type DeliveringWork<'a, T> =
     dyn FnMut(&mut dyn Tx, &mut Delivering) -> anyhow::Result<(T, Acted)> + 'a;
 
+/// How many deliveries a command makes in its own transaction at most. Past
+/// them, the rest waits for the transactions after its commit, a batch
+/// each, as work held back does: the transaction, and the WAL that holds it
+/// until it commits, stop growing with what a huge command sets off (a
+/// 200 MB submit's WAL grew four times bigger, to the size of the whole
+/// database, and with it the WAL's index in memory).
+const OWN_DELIVERIES: usize = 64 * dispatcher::BATCH;
+
 /// Delivers what a use case published inside its own transaction, and keeps
 /// what the deliveries had to say for after the commit.
 pub(super) struct Delivering<'o> {
     options: &'o Options,
+    /// How many more it may make ([`OWN_DELIVERIES`] in all).
+    left: usize,
     notes: Vec<String>,
     logs: Vec<String>,
     failed: Vec<i64>,
@@ -104,6 +114,7 @@ impl<'o> Delivering<'o> {
     fn new(options: &'o Options) -> Self {
         Delivering {
             options,
+            left: OWN_DELIVERIES,
             notes: Vec::new(),
             logs: Vec::new(),
             failed: Vec::new(),
@@ -111,22 +122,26 @@ impl<'o> Delivering<'o> {
     }
 
     /// Delivers `published` and what handling it publishes, unless the
-    /// options hold deliveries back.
+    /// options hold deliveries back. Once it has made as many as a command
+    /// may, it makes no more, so that those left are taken in the order
+    /// they were created, after the commit.
     pub(super) fn deliver(
         &mut self,
         tx: &mut dyn Tx,
         published: &[Envelope],
     ) -> Result<(), StoreError> {
-        if self.options.hold {
+        if self.options.hold || self.left == 0 {
             return Ok(());
         }
         let Delivering {
             options,
+            left,
             notes,
             logs,
             failed,
         } = self;
-        dispatcher::deliver_published(tx, published, &dispatcher::Handlers::REAL, &mut |r| {
+        let handlers = &dispatcher::Handlers::REAL;
+        let made = dispatcher::deliver_published(tx, published, *left, handlers, &mut |r| {
             notes.extend(failure_notes(std::slice::from_ref(&r)));
             if options.log {
                 logs.extend(r.log);
@@ -134,7 +149,9 @@ impl<'o> Delivering<'o> {
             if let Handled::Failed { parked: false, .. } = r.result {
                 failed.push(r.delivery.key);
             }
-        })
+        })?;
+        *left -= made;
+        Ok(())
     }
 
     /// What is left for the delivery after the commit. Other work pending
