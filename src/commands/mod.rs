@@ -168,12 +168,9 @@ impl<'a> Context<'a> {
     /// a path that holds no database shows an empty one, and says so: a
     /// mistyped `--db` must not pass for a healthy, empty database.
     pub fn app(&mut self, access: Access) -> app::Result<App> {
-        let mut app = App::open(&self.db_path()?, access, self.options())?;
+        let app = App::open(&self.db_path()?, access, self.options())?;
         if !app.on_disk() {
             self.no_database_yet()?;
-        }
-        if access == Access::Write {
-            app.checkpoint_in_background()?;
         }
         Ok(app)
     }

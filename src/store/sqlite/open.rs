@@ -297,9 +297,20 @@ static WAL_FRAMES: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::
 /// to wake.
 static WAKE: std::sync::Mutex<Option<std::thread::Thread>> = std::sync::Mutex::new(None);
 
-fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+/// How many frames the WAL grows to before the deferring writer checkpoints
+/// it itself, in its commit, as if it deferred nothing. Under a steady
+/// stream of big commits the checkpointer never copies the whole WAL before
+/// the writer's next transaction begins, and only then can the writer start
+/// the WAL over: it grew without end (43 GB during a 200 MB submit).
+const WRITER_CHECKPOINT_AT: i32 = 10 * CHECKPOINT_AT;
+
+fn note_wal_frames(wal: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
     WAL_FRAMES.store(frames, std::sync::atomic::Ordering::Relaxed);
-    if frames >= CHECKPOINT_AT {
+    if frames >= WRITER_CHECKPOINT_AT {
+        // The commit has happened whatever this says: an error here would
+        // be reported as the commit's. A busy WAL is copied next time.
+        let _ = wal.checkpoint();
+    } else if frames >= CHECKPOINT_AT {
         if let Some(thread) = WAKE.lock().ok().as_deref().and_then(Option::as_ref) {
             thread.unpark();
         }
@@ -380,8 +391,13 @@ mod tests {
     /// and dropping it waits for a last checkpoint: by then the pages are
     /// in the database file itself, before the writer closes. (Without
     /// it, a deferring writer leaves them all in the WAL until it closes.)
+    /// The WAL's size and the thread to wake are the process's: one test
+    /// at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn background_checkpoints_copy_the_wal_into_the_database_before_the_writer_closes() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pi7.db");
         let store = SqliteStore::open(&path, OpenMode::ReadWrite).unwrap();
@@ -404,6 +420,43 @@ mod tests {
         assert!(
             after >= before + 2000 * 4000,
             "the database file grew from {before} to only {after} bytes"
+        );
+        drop(store);
+    }
+
+    /// A writer that defers its checkpoints to a thread that never catches
+    /// up (here, none at all) checkpoints itself once the WAL is ten times
+    /// SQLite's threshold, so the WAL starts over instead of growing with
+    /// every commit.
+    #[test]
+    fn a_deferring_writer_checkpoints_itself_when_the_wal_grows_too_big() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pi7.db");
+        let store = SqliteStore::open(&path, OpenMode::ReadWrite).unwrap();
+        let _checkpointer = store.defer_checkpoints().unwrap();
+        store
+            .conn
+            .execute_batch("CREATE TABLE filler (bytes BLOB)")
+            .unwrap();
+        const PAGES: u64 = 1_200;
+        const COMMITS: u64 = 20;
+        for _ in 0..COMMITS {
+            store
+                .conn
+                .execute_batch(&format!(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PAGES})
+                     INSERT INTO filler SELECT randomblob(4000) FROM n;"
+                ))
+                .unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("pi7.db-wal"))
+            .unwrap()
+            .len();
+        let page = 4096 + 24;
+        assert!(
+            wal < (WRITER_CHECKPOINT_AT as u64 + 2 * PAGES) * page,
+            "the WAL grew to {wal} bytes over {COMMITS} commits of {PAGES} pages"
         );
         drop(store);
     }
