@@ -303,11 +303,12 @@ impl App {
     }
 
     /// Has a thread of its own checkpoint the WAL after this App's commits,
-    /// instead of the commits themselves, until the App is dropped: what
-    /// follows a commit (the next write, reading back and printing what a
-    /// command did) no longer waits for the pages to be copied into the
-    /// database. Nothing on PostgreSQL, whose server checkpoints, or in
-    /// memory. One App per process at a time.
+    /// instead of the commits themselves, until the App is dropped: a
+    /// server's next write no longer waits for the pages to be copied into
+    /// the database. Past ten times SQLite's threshold the commits
+    /// checkpoint again themselves, so that the WAL cannot grow without
+    /// end. Nothing on PostgreSQL, whose server checkpoints, or in memory.
+    /// One App per process at a time.
     pub fn checkpoint_in_background(&mut self) -> Result<()> {
         if let AnyStore::Sqlite(s) = &self.store {
             if s.on_disk() {

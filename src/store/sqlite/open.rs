@@ -319,10 +319,10 @@ fn note_wal_frames(wal: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusql
 }
 
 /// A thread that checkpoints beside the writer, woken by the commits that
-/// leave the WAL past SQLite's threshold: a command's commit returns at
-/// once, and it reads back and prints what it did while the pages are
-/// copied. Dropping it checkpoints once more and waits for the thread, so
-/// that the writer, closing after it, finds nothing left to copy.
+/// leave the WAL past SQLite's threshold: the writer's commit returns at
+/// once, and the pages are copied while it goes on. Dropping it
+/// checkpoints once more and waits for the thread, so that the writer,
+/// closing after it, finds nothing left to copy.
 pub struct BackgroundCheckpoints {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
