@@ -636,8 +636,6 @@ mod tests {
     use crate::store::MemoryStore;
     use uuid::Uuid;
 
-    /// A store with one order of `lines` lines, its request delivered and
-    /// every reservation confirmed but not yet delivered to the saga.
     /// A bulk submit delivers its orders a batch at a time between its
     /// own requests (`App::submit_all`), and its export stays one command
     /// only because handling a new order's request publishes nothing: an
@@ -704,6 +702,8 @@ mod tests {
         assert_eq!(left, [(second, subscribers(Topic::SalesOrderRequest)[1])]);
     }
 
+    /// A store with one order of `lines` lines, its request delivered and
+    /// every reservation confirmed but not yet delivered to the saga.
     fn confirmed_but_undelivered(lines: i64) -> MemoryStore {
         let mut store = MemoryStore::new();
         let process = Uuid::from_u128(1);
