@@ -245,7 +245,6 @@ impl PgStore {
         Ok(self.event_count()?.1)
     }
 
-    /// (number of events, highest seq).
     pub fn processes_since(
         &self,
         since: u64,
@@ -271,6 +270,7 @@ impl PgStore {
             .collect()
     }
 
+    /// (number of events, highest seq).
     pub fn event_count(&self) -> Result<(u64, u64), StoreError> {
         let rows = self.rows("SELECT count(*), coalesce(max(seq), 0) FROM events", &[])?;
         Ok((

@@ -387,14 +387,14 @@ impl Checkpointer {
 mod tests {
     use super::*;
 
-    /// A commit that leaves the WAL past the threshold wakes the thread,
-    /// and dropping it waits for a last checkpoint: by then the pages are
-    /// in the database file itself, before the writer closes. (Without
-    /// it, a deferring writer leaves them all in the WAL until it closes.)
     /// The WAL's size and the thread to wake are the process's: one test
     /// at a time.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+    /// A commit that leaves the WAL past the threshold wakes the thread,
+    /// and dropping it waits for a last checkpoint: by then the pages are
+    /// in the database file itself, before the writer closes. (Without
+    /// it, a deferring writer leaves them all in the WAL until it closes.)
     #[test]
     fn background_checkpoints_copy_the_wal_into_the_database_before_the_writer_closes() {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -160,8 +160,6 @@ impl SqliteStore {
         Ok(found)
     }
 
-    /// Calls `each` for every event after `since`, in `seq` order, narrowed by
-    /// process and topic, without holding more than one event in memory.
     pub fn processes_since(
         &self,
         since: u64,
@@ -187,6 +185,8 @@ impl SqliteStore {
         .collect()
     }
 
+    /// Calls `each` for every event after `since`, in `seq` order, narrowed by
+    /// process and topic, without holding more than one event in memory.
     pub fn for_each_event(
         &self,
         since: u64,
