@@ -636,6 +636,19 @@ mod tests {
     use crate::store::MemoryStore;
     use uuid::Uuid;
 
+    /// An order of `lines` lines, "room 1" and on.
+    fn order(lines: i64) -> OrderRequest {
+        OrderRequest {
+            customer: "christophe".into(),
+            reservations: (1..=lines)
+                .map(|id| RequestedLine {
+                    id,
+                    reserved: format!("room {id}"),
+                })
+                .collect(),
+        }
+    }
+
     /// A bulk submit delivers its orders a batch at a time between its
     /// own requests (`App::submit_all`), and its export stays one command
     /// only because handling a new order's request publishes nothing: an
@@ -644,15 +657,7 @@ mod tests {
     fn handling_a_new_orders_request_publishes_nothing() {
         let mut store = MemoryStore::new();
         for lines in [1, 3] {
-            let order = OrderRequest {
-                customer: "christophe".into(),
-                reservations: (1..=lines)
-                    .map(|id| RequestedLine {
-                        id,
-                        reserved: format!("room {id}"),
-                    })
-                    .collect(),
-            };
+            let order = order(lines);
             let published = store
                 .transaction(&mut |tx| {
                     let process = Uuid::new_v4();
@@ -676,13 +681,7 @@ mod tests {
     #[test]
     fn delivering_what_was_published_stops_at_its_limit() {
         let mut store = MemoryStore::new();
-        let order = OrderRequest {
-            customer: "christophe".into(),
-            reservations: vec![RequestedLine {
-                id: 1,
-                reserved: "room 1".into(),
-            }],
-        };
+        let order = order(1);
         let (made, pending, second) = store
             .transaction(&mut |tx| {
                 let mut published = Vec::new();
@@ -707,15 +706,7 @@ mod tests {
     fn confirmed_but_undelivered(lines: i64) -> MemoryStore {
         let mut store = MemoryStore::new();
         let process = Uuid::from_u128(1);
-        let order = OrderRequest {
-            customer: "christophe".into(),
-            reservations: (1..=lines)
-                .map(|id| RequestedLine {
-                    id,
-                    reserved: format!("room {id}"),
-                })
-                .collect(),
-        };
+        let order = order(lines);
         store
             .transaction(&mut |tx| {
                 crate::operations::submit(tx, &order, process, Uuid::from_u128(2), 10)?;

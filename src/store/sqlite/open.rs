@@ -391,6 +391,29 @@ mod tests {
     /// at a time.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+    /// A writer on a new file that defers its checkpoints, with a table
+    /// for [`fill`] to write to.
+    fn deferring_writer(dir: &std::path::Path) -> (SqliteStore, Checkpointer) {
+        let store = SqliteStore::open(&dir.join("pi7.db"), OpenMode::ReadWrite).unwrap();
+        let checkpointer = store.defer_checkpoints().unwrap();
+        store
+            .conn
+            .execute_batch("CREATE TABLE filler (bytes BLOB)")
+            .unwrap();
+        (store, checkpointer)
+    }
+
+    /// Commits about `pages` pages of random bytes.
+    fn fill(store: &SqliteStore, pages: u64) {
+        store
+            .conn
+            .execute_batch(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {pages})
+                 INSERT INTO filler SELECT randomblob(4000) FROM n;"
+            ))
+            .unwrap();
+    }
+
     /// A commit that leaves the WAL past the threshold wakes the thread,
     /// and dropping it waits for a last checkpoint: by then the pages are
     /// in the database file itself, before the writer closes. (Without
@@ -400,17 +423,10 @@ mod tests {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pi7.db");
-        let store = SqliteStore::open(&path, OpenMode::ReadWrite).unwrap();
-        let background = store.defer_checkpoints().unwrap().in_background();
+        let (store, checkpointer) = deferring_writer(dir.path());
+        let background = checkpointer.in_background();
         let before = std::fs::metadata(&path).unwrap().len();
-        store
-            .conn
-            .execute_batch(
-                "CREATE TABLE filler (bytes BLOB);
-                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
-                 INSERT INTO filler SELECT randomblob(4000) FROM n;",
-            )
-            .unwrap();
+        fill(&store, 2000);
         assert!(
             WAL_FRAMES.load(std::sync::atomic::Ordering::Relaxed) >= CHECKPOINT_AT,
             "the WAL grew past the threshold"
@@ -432,23 +448,11 @@ mod tests {
     fn a_deferring_writer_checkpoints_itself_when_the_wal_grows_too_big() {
         let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("pi7.db");
-        let store = SqliteStore::open(&path, OpenMode::ReadWrite).unwrap();
-        let _checkpointer = store.defer_checkpoints().unwrap();
-        store
-            .conn
-            .execute_batch("CREATE TABLE filler (bytes BLOB)")
-            .unwrap();
+        let (store, _checkpointer) = deferring_writer(dir.path());
         const PAGES: u64 = 1_200;
         const COMMITS: u64 = 20;
         for _ in 0..COMMITS {
-            store
-                .conn
-                .execute_batch(&format!(
-                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {PAGES})
-                     INSERT INTO filler SELECT randomblob(4000) FROM n;"
-                ))
-                .unwrap();
+            fill(&store, PAGES);
         }
         let wal = std::fs::metadata(dir.path().join("pi7.db-wal"))
             .unwrap()
