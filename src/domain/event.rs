@@ -296,7 +296,7 @@ impl ConfirmedOrder {
 impl Envelope {
     /// Reads the payload as `T`, or says why the component cannot.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, PayloadError> {
-        serde_json::from_value(self.payload.clone()).map_err(|e| PayloadError {
+        T::deserialize(&self.payload).map_err(|e| PayloadError {
             topic: self.topic,
             event_id: self.id,
             reason: e.to_string(),

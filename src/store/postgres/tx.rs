@@ -262,7 +262,7 @@ impl Tx for PgTx<'_> {
                 &event.causation_id.map(|c| c.to_string()),
                 &event.source.as_str(),
                 &event.time,
-                &event.payload.to_string(),
+                &to_json(&event.payload),
                 &command.map(|c| c as i64),
             ],
         )?;

@@ -178,7 +178,7 @@ impl SqliteTx<'_> {
             event.causation_id.map(|c| c.to_string()),
             event.source.as_str(),
             event.time,
-            event.payload.to_string(),
+            to_json(&event.payload),
             command.map(|c| c as i64),
             seq as i64,
         ])?;
