@@ -76,6 +76,48 @@ struct RawLine<'a> {
     reserved: Option<&'a RawValue>,
 }
 
+/// An order exactly as [`Input::order_explained`] accepts it, read in one
+/// pass: no field missing, unknown or of another type.
+#[derive(Deserialize)]
+struct StrictOrder(#[serde(with = "StrictOrderFields")] OrderRequest);
+
+#[derive(Deserialize)]
+#[serde(remote = "OrderRequest", deny_unknown_fields)]
+struct StrictOrderFields {
+    customer: String,
+    #[serde(deserialize_with = "strict_lines")]
+    reservations: Vec<RequestedLine>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictLine {
+    id: i64,
+    reserved: String,
+}
+
+fn strict_lines<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RequestedLine>, D::Error> {
+    let lines = Vec::<StrictLine>::deserialize(d)?;
+    Ok(lines
+        .into_iter()
+        .map(|l| RequestedLine {
+            id: l.id,
+            reserved: l.reserved,
+        })
+        .collect())
+}
+
+/// What [`Input::order_explained`] checks beyond the shape of the JSON.
+fn is_valid(order: &OrderRequest) -> bool {
+    let mut seen = HashSet::with_capacity(order.reservations.len());
+    !order.customer.trim().is_empty()
+        && !order.reservations.is_empty()
+        && order
+            .reservations
+            .iter()
+            .all(|line| !line.reserved.trim().is_empty() && seen.insert(line.id))
+}
+
 impl<'a> Input<'a> {
     fn top_level_values(&self) -> Result<Vec<&'a RawValue>, OrderError> {
         if self.text.trim_start().starts_with('[') {
@@ -89,6 +131,16 @@ impl<'a> Input<'a> {
     }
 
     fn order(&self, raw: &'a RawValue) -> Result<OrderRequest, OrderError> {
+        // Most orders are valid: one pass reads them. Anything that pass
+        // cannot take is read again the long way, which says what is wrong
+        // and where; it accepts all the short way does, and reads it alike.
+        match serde_json::from_str::<StrictOrder>(raw.get()) {
+            Ok(StrictOrder(order)) if is_valid(&order) => Ok(order),
+            _ => self.order_explained(raw),
+        }
+    }
+
+    fn order_explained(&self, raw: &'a RawValue) -> Result<OrderRequest, OrderError> {
         let order: RawOrder = self.nested(raw, "an order must be a JSON object")?;
         let customer = match order.customer {
             None => return Err(self.error_at_value(raw, "the order has no \"customer\"")),
@@ -309,6 +361,66 @@ mod tests {
                 .starts_with("1:60: unknown field `qty`")
         );
         assert_eq!(err("3"), "1:1: an order must be a JSON object");
+    }
+
+    /// The one-pass reading of an order takes only what the explaining
+    /// one accepts, and reads it alike; everything else goes the long way.
+    #[test]
+    fn the_short_way_reads_only_what_the_long_way_accepts_and_alike() {
+        let line = |id: &str, reserved: &str| format!(r#"{{"id":{id},"reserved":{reserved}}}"#);
+        let order = |customer: &str, lines: &[String]| {
+            format!(
+                r#"{{"customer":{customer},"reservations":[{}]}}"#,
+                lines.join(",")
+            )
+        };
+        let ok = [line("1", r#""x""#)];
+        let one = &ok[0];
+        let escaped = line("-7", r#""a\nb""#);
+        let cases = [
+            order(r#""c""#, &ok),
+            order(r#""c\u00e9 \"q\" ""#, &[escaped, line("9", r#"" y ""#)]),
+            format!(r#"{{ "reservations" : [ {one} ] , "customer" : "c" }}"#),
+            r#"{"reservations":[{"reserved":"x","id":1}],"customer":"c"}"#.to_string(),
+            order("null", &ok),
+            order(r#""""#, &ok),
+            order(r#"" \t""#, &ok),
+            order("3", &ok),
+            order(r#""c""#, &[]),
+            order(r#""c""#, &[line("1", r#""x""#), line("1", r#""y""#)]),
+            order(r#""c""#, &[line("1.0", r#""x""#)]),
+            order(r#""c""#, &[line("9223372036854775808", r#""x""#)]),
+            order(r#""c""#, &[line("null", r#""x""#)]),
+            order(r#""c""#, &[line("1", "null")]),
+            order(r#""c""#, &[line("1", r#"" ""#)]),
+            order(r#""c""#, &[line("1", "2")]),
+            order(r#""c""#, &[r#"{"id":1}"#.to_string()]),
+            order(
+                r#""c""#,
+                &[r#"{"id":1,"reserved":"x","qty":1}"#.to_string()],
+            ),
+            order(r#""c""#, &["[]".to_string()]),
+            format!(r#"{{"customer":"c","customer":"d","reservations":[{one}]}}"#),
+            format!(r#"{{"customer":"c","reservations":[{one}],"note":1}}"#),
+            r#"{"customer":"c","reservations":{}}"#.to_string(),
+            r#"{"customer":"c"}"#.to_string(),
+            "[]".to_string(),
+            "{}".to_string(),
+        ];
+        let mut short = 0;
+        for case in &cases {
+            let input = Input { text: case };
+            let raw: &RawValue = serde_json::from_str(case).unwrap();
+            let explained = input.order_explained(raw);
+            assert_eq!(input.order(raw), explained, "{case}");
+            if let Ok(StrictOrder(order)) = serde_json::from_str::<StrictOrder>(case) {
+                if is_valid(&order) {
+                    short += 1;
+                    assert_eq!(Ok(order), explained, "{case}");
+                }
+            }
+        }
+        assert_eq!(short, 4, "the valid cases are read the short way");
     }
 
     #[test]
