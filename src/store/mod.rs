@@ -24,7 +24,7 @@ pub use queries::{AnyStore, Queries};
 pub use relay::Lease;
 pub use sqlite::{
     BackgroundCheckpoints, Checkpointer, DocumentKind, Found, OpenMode, ReadSnapshot, SqliteStore,
-    SCHEMA_VERSION,
+    PAGE_SIZE, SCHEMA_VERSION,
 };
 
 use uuid::Uuid;

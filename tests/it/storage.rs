@@ -294,3 +294,32 @@ fn a_version_3_database_is_upgraded_keeping_every_delivery() {
     assert_eq!(env.json(&["pending"]), serde_json::json!([]));
     env.ok(&["verify"]);
 }
+
+/// A new database gets pi7's page size; one an older pi7 made with
+/// SQLite's default keeps its own and goes on working.
+#[test]
+fn a_new_database_has_pi7s_page_size_and_an_older_one_keeps_its_own() {
+    let page_size = |env: &TestEnv| -> i64 {
+        rusqlite::Connection::open(env.db())
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let env = TestEnv::new();
+    env.submit_example();
+    assert_eq!(page_size(&env), pi7::store::PAGE_SIZE);
+
+    rusqlite::Connection::open(env.db())
+        .unwrap()
+        .execute_batch(
+            "PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM;
+             PRAGMA journal_mode = WAL;",
+        )
+        .unwrap();
+    assert_eq!(page_size(&env), 4096);
+    let exported = env.ok(&["export"]);
+    env.submit_example();
+    assert_eq!(page_size(&env), 4096);
+    assert!(env.ok(&["export"]).starts_with(exported.trim_end()));
+    env.ok(&["verify"]);
+}

@@ -23,6 +23,9 @@ use crate::replay::{LogSource, Rebuilt, Recorded, Step, StepWriter};
 /// The schema version this pi7 writes, kept in `PRAGMA user_version`.
 pub const SCHEMA_VERSION: i64 = 4;
 
+/// The page size of a database pi7 creates; one made otherwise keeps its own.
+pub const PAGE_SIZE: i64 = 8192;
+
 /// Marks a file as a pi7 database (`PRAGMA application_id`): "pi7\0".
 const APPLICATION_ID: i64 = 0x7069_3700;
 
