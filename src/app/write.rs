@@ -289,9 +289,17 @@ impl App {
     /// The reservations `texts` name, each once, in the order first named.
     fn resolve_reservations(&self, texts: &[String]) -> Result<Vec<Uuid>> {
         let _snapshot = self.store.begin_read();
+        // Whole ids, which scripts give by the thousand, are checked many at
+        // a time; a prefix, or an id that is not there, the one-by-one way,
+        // which says what it finds.
+        let whole: Vec<Uuid> = texts.iter().filter_map(|t| whole_id(t)).collect();
+        let known = self.store.known_reservations(&whole)?;
         let mut ids = texts
             .iter()
-            .map(|text| Ok(resolve(&self.store, text, &[DocumentKind::Reservation])?.id))
+            .map(|text| match whole_id(text) {
+                Some(id) if known.contains(&id) => Ok(id),
+                _ => Ok(resolve(&self.store, text, &[DocumentKind::Reservation])?.id),
+            })
             .collect::<Result<Vec<Uuid>>>()?;
         // The same reservation named twice (by its id and a prefix, say) is
         // decided once; otherwise its second naming would find it decided
@@ -447,4 +455,12 @@ impl App {
         };
         self.decide_ids(&expired, &reason, &mut |_, _| {})
     }
+}
+
+/// `text` as an id when it is one whole, as pi7 prints them (any case).
+fn whole_id(text: &str) -> Option<Uuid> {
+    let text = text.trim();
+    (text.len() == 36)
+        .then(|| Uuid::try_parse(text).ok())
+        .flatten()
 }

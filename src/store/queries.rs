@@ -23,6 +23,12 @@ pub trait Queries {
     fn reservation_by_id(&self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError>;
     /// A process's reservations in the order they were made.
     fn reservations_of(&self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError>;
+    /// Which of `ids` name a reservation, without reading their documents:
+    /// many at once, for commands that name thousands.
+    fn known_reservations(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashSet<Uuid>, StoreError>;
     /// Sales orders in the order they were created, narrowed by the filters.
     fn list_sales_orders(
         &self,
@@ -146,6 +152,13 @@ macro_rules! forward_queries {
             fn reservations_of(&self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
                 let $s = self;
                 $target.reservations_of(process_id)
+            }
+            fn known_reservations(
+                &self,
+                ids: &[Uuid],
+            ) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+                let $s = self;
+                $target.known_reservations(ids)
             }
             fn for_each_sales_order(
                 &self,

@@ -56,6 +56,38 @@ fn show_takes_a_unique_prefix_of_any_id() {
     }
 }
 
+/// Whole ids, which scripts pass by the thousand, are looked up many at a
+/// time: in capitals, among blanks, beside a prefix of the same reservation
+/// and a sales order's id (not a reservation), each is still what it names.
+#[test]
+fn confirm_takes_whole_ids_in_any_case_and_names_each_once() {
+    let env = TestEnv::new();
+    let order = env.submit_example();
+    let [first, second, ..] = order.reservations.as_slice() else {
+        panic!("the example order has several lines");
+    };
+    let before = env.snapshot();
+    assert_eq!(
+        env.fails(&["confirm", first, &order.order], 3),
+        format!(
+            "pi7: error: no reservation has an ID starting with '{}'\n",
+            order.order
+        )
+    );
+    assert_eq!(env.snapshot(), before);
+    let shouted = format!(" {} ", first.to_uppercase());
+    let confirmed = env.ok(&["confirm", &shouted, &first[..8], second]);
+    let lines: Vec<&str> = confirmed
+        .lines()
+        .filter(|l| l.starts_with("confirmed"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{confirmed}");
+    assert!(lines[0].contains(first.as_str()) && lines[1].contains(second.as_str()));
+    for id in [first, second] {
+        assert_eq!(env.json(&["show", id])["object"]["status"], "confirmed");
+    }
+}
+
 #[test]
 fn a_prefix_of_three_characters_is_too_short() {
     let env = TestEnv::new();

@@ -105,6 +105,17 @@ impl PgStore {
         self.document("SELECT document FROM reservations WHERE id = $1", id)
     }
 
+    pub fn known_reservations(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        self.rows("SELECT id FROM reservations WHERE id = ANY($1)", &[&ids])?
+            .iter()
+            .map(|r| parse_uuid(r.get::<_, &str>(0)))
+            .collect()
+    }
+
     fn document<T: serde::de::DeserializeOwned>(
         &self,
         sql: &str,

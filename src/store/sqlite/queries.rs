@@ -46,6 +46,22 @@ impl SqliteStore {
         SqliteTx::new(&self.conn).reservations(process_id)
     }
 
+    pub fn known_reservations(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM reservations WHERE id = ?1")?;
+        let mut known = std::collections::HashSet::with_capacity(ids.len());
+        for id in ids {
+            if stmt.exists([id.to_string()])? {
+                known.insert(*id);
+            }
+        }
+        Ok(known)
+    }
+
     /// Sales orders in the order they were created, narrowed by the
     /// filters, one document at a time.
     pub fn for_each_sales_order(
