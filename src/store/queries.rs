@@ -125,6 +125,10 @@ pub trait Queries {
     /// reservations and processes: what the shortest unique prefix of `id`
     /// must tell it apart from.
     fn neighbours(&self, id: &str) -> Result<Vec<String>, StoreError>;
+    /// How many sales orders, reservations and processes have ids that
+    /// start with `prefix`, counting at most two of each kind: whether the
+    /// prefix names one thing alone.
+    fn sharing_prefix(&self, prefix: &str) -> Result<u64, StoreError>;
     /// The schema version, and how many rows each table holds, by status
     /// where it has one (`"deliveries done"`): what `pi7 info` shows.
     fn counts(&self) -> Result<(i64, std::collections::BTreeMap<String, u64>), StoreError>;
@@ -246,6 +250,10 @@ macro_rules! forward_queries {
             fn neighbours(&self, id: &str) -> Result<Vec<String>, StoreError> {
                 let $s = self;
                 $target.neighbours(id)
+            }
+            fn sharing_prefix(&self, prefix: &str) -> Result<u64, StoreError> {
+                let $s = self;
+                $target.sharing_prefix(prefix)
             }
             fn counts(&self) -> Result<(i64, std::collections::BTreeMap<String, u64>), StoreError> {
                 let $s = self;

@@ -86,16 +86,24 @@ fn request_line(seq: u64, event: &str, process: &str, customer: &str) -> String 
 /// Imports the orders of ann and bob, whose process ids share their first
 /// 9 characters, `5f633c9b-`; returns the two process ids.
 pub fn import_twin_processes(env: &TestEnv) -> (&'static str, &'static str) {
-    let first = "5f633c9b-1111-4111-8111-111111111111";
-    let second = "5f633c9b-2222-4222-8222-222222222222";
-    let log = format!(
-        "{}\n{}\n",
-        request_line(1, "0a000000-0000-4000-8000-000000000001", first, "ann"),
-        request_line(2, "0b000000-0000-4000-8000-000000000002", second, "bob")
-    );
-    env.write("log.jsonl", &log);
+    env.write("log.jsonl", &twin_processes_log());
     env.ok(&["import", "log.jsonl"]);
-    (first, second)
+    (TWINS[0], TWINS[1])
+}
+
+/// Two process ids that share their first 9 characters.
+pub const TWINS: [&str; 2] = [
+    "5f633c9b-1111-4111-8111-111111111111",
+    "5f633c9b-2222-4222-8222-222222222222",
+];
+
+/// The log [`import_twin_processes`] imports.
+pub fn twin_processes_log() -> String {
+    format!(
+        "{}\n{}\n",
+        request_line(1, "0a000000-0000-4000-8000-000000000001", TWINS[0], "ann"),
+        request_line(2, "0b000000-0000-4000-8000-000000000002", TWINS[1], "bob")
+    )
 }
 
 #[test]

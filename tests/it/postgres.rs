@@ -206,6 +206,29 @@ fn every_command_prints_the_same_on_postgres_as_on_sqlite() {
     assert_eq!(on_sqlite, on_postgres);
 }
 
+/// Short ids are as long as telling things apart takes, on PostgreSQL as
+/// on SQLite: eight characters, or more where two ids share them.
+#[test]
+fn tables_show_the_shortest_unique_prefix_on_postgres() {
+    let Some(pg) = PgDb::new("tables_show_the_shortest_unique_prefix_on_postgres") else {
+        return;
+    };
+    let env = TestEnv::new();
+    env.write("log.jsonl", &crate::command_line::twin_processes_log());
+    env.ok(&["--db", &pg.url, "import", "log.jsonl"]);
+    let table = env.ok(&["--db", &pg.url, "list", "orders"]);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|row| row.split_whitespace().take(2).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    for (row, process) in rows.iter().zip(["5f633c9b-1", "5f633c9b-2"]) {
+        assert_eq!(row[0].len(), 8, "{table}");
+        assert_eq!(row[1], process, "{table}");
+    }
+}
+
 #[test]
 fn export_moves_a_system_between_sqlite_and_postgres_exactly() {
     let Some(pg) = PgDb::new("export_moves_a_system_between_sqlite_and_postgres_exactly") else {

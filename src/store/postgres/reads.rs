@@ -429,6 +429,22 @@ impl PgStore {
         Ok(found)
     }
 
+    pub fn sharing_prefix(&self, prefix: &str) -> Result<u64, StoreError> {
+        let upper = format!("{prefix}~"); // '~' sorts after every id character
+        let count = self.rows(
+            "SELECT (SELECT count(*) FROM
+                       (SELECT 1 FROM salesorders WHERE id >= $1 AND id < $2 LIMIT 2) s)
+                  + (SELECT count(*) FROM
+                       (SELECT 1 FROM reservations WHERE id >= $1 AND id < $2 LIMIT 2) r)
+                  + (SELECT count(*) FROM
+                       (SELECT DISTINCT process_id FROM events
+                        WHERE process_id >= $1 AND process_id < $2 LIMIT 2) p)",
+            &[&prefix, &upper],
+        )?[0]
+            .get::<_, i64>(0);
+        Ok(count as u64)
+    }
+
     /// The schema version (PostgreSQL's, see `PG_SCHEMA_VERSION`) and the
     /// row counts `pi7 info` shows.
     pub fn counts(&self) -> Result<(i64, std::collections::BTreeMap<String, u64>), StoreError> {

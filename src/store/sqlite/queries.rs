@@ -136,6 +136,22 @@ impl SqliteStore {
             .collect())
     }
 
+    pub fn sharing_prefix(&self, prefix: &str) -> Result<u64, StoreError> {
+        let upper = format!("{prefix}~"); // '~' sorts after every id character
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT count(*) FROM
+                           (SELECT 1 FROM salesorders WHERE id >= ?1 AND id < ?2 LIMIT 2))
+                      + (SELECT count(*) FROM
+                           (SELECT 1 FROM reservations WHERE id >= ?1 AND id < ?2 LIMIT 2))
+                      + (SELECT count(*) FROM
+                           (SELECT DISTINCT process_id FROM events
+                            WHERE process_id >= ?1 AND process_id < ?2 LIMIT 2))",
+            )?
+            .query_row(params![prefix, upper], |r| r.get::<_, i64>(0))? as u64)
+    }
+
     pub fn find(
         &self,
         prefix: &str,
