@@ -96,31 +96,42 @@ fn show(ctx: &mut Context, one: &app::Submitted) -> app::Result<()> {
         ctx.json_line(one)?;
         return Ok(());
     }
-    let mut text = format!("process      {}\n", one.process_id);
+    use std::fmt::Write as _;
+    // One string, written once: the lines of an order stay together, and a
+    // bulk submit prints thousands of them.
+    let mut text = String::with_capacity(128 * (2 + one.reservations.len()));
+    let _ = writeln!(text, "process      {}", one.process_id);
     match &one.salesorder {
         Some(o) => {
-            text += &format!(
-                "sales order  {}  {}  {}\n",
+            let _ = writeln!(
+                text,
+                "sales order  {}  {}  {}",
                 o.id,
                 render::clip(o.object.customer.as_deref().unwrap_or("?"), 16),
                 o.object.status
-            )
+            );
         }
-        None => text += "sales order  (not made yet: the request is held)\n",
+        None => text.push_str("sales order  (not made yet: the request is held)\n"),
     }
-    let width = one
+    let reserved: Vec<(String, usize)> = one
         .reservations
         .iter()
-        .map(|r| render::width(&render::clip(&r.object.reserved, 16)))
-        .max()
-        .unwrap_or(0);
-    for r in &one.reservations {
+        .map(|r| {
+            let clipped = render::clip(&r.object.reserved, 16);
+            let width = render::width(&clipped);
+            (clipped, width)
+        })
+        .collect();
+    let width = reserved.iter().map(|(_, w)| *w).max().unwrap_or(0);
+    for (r, (clipped, w)) in one.reservations.iter().zip(&reserved) {
         // Padded by display width: `format!`'s `{:<width$}` counts chars.
-        let reserved = render::clip(&r.object.reserved, 16);
-        let pad = " ".repeat(width - render::width(&reserved));
-        text += &format!(
-            "reservation  {}  {reserved}{pad}  {}\n",
-            r.id, r.object.status
+        let _ = writeln!(
+            text,
+            "reservation  {}  {clipped}{:pad$}  {}",
+            r.id,
+            "",
+            r.object.status,
+            pad = width - w
         );
     }
     writeln!(ctx.out, "{text}")?;
