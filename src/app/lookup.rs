@@ -97,6 +97,8 @@ pub fn learn_short_ids(
         let mut length = ShortIds::MIN;
         // Nearly always nothing else starts as it does: one statement says
         // so, where finding its neighbours takes two look-ups of each kind.
+        // (The ids shown are ids the store holds, so the one it counts is
+        // this one.)
         if store.sharing_prefix(&text[..length])? <= 1 {
             ids.learn(id, length);
             continue;

@@ -145,9 +145,13 @@ impl SqliteStore {
                            (SELECT 1 FROM salesorders WHERE id >= ?1 AND id < ?2 LIMIT 2))
                       + (SELECT count(*) FROM
                            (SELECT 1 FROM reservations WHERE id >= ?1 AND id < ?2 LIMIT 2))
-                      + (SELECT count(*) FROM
-                           (SELECT DISTINCT process_id FROM events
-                            WHERE process_id >= ?1 AND process_id < ?2 LIMIT 2))",
+                      + (SELECT CASE WHEN lowest IS NULL THEN 0 WHEN lowest = highest THEN 1 ELSE 2 END
+                         FROM (SELECT
+                           -- One seek each, however many events a process has.
+                           (SELECT min(process_id) FROM events
+                            WHERE process_id >= ?1 AND process_id < ?2) AS lowest,
+                           (SELECT max(process_id) FROM events
+                            WHERE process_id >= ?1 AND process_id < ?2) AS highest))",
             )?
             .query_row(params![prefix, upper], |r| r.get::<_, i64>(0))? as u64)
     }
