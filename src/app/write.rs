@@ -289,9 +289,9 @@ impl App {
     /// The reservations `texts` name, each once, in the order first named.
     fn resolve_reservations(&self, texts: &[String]) -> Result<Vec<Uuid>> {
         let _snapshot = self.store.begin_read();
-        // Whole ids, which scripts give by the thousand, are checked many at
-        // a time; a prefix, or an id that is not there, the one-by-one way,
-        // which says what it finds.
+        // Whole ids, which scripts give by the thousand, are checked by a
+        // point look-up each (on PostgreSQL, one query for all); a prefix,
+        // or an id that is not there, the search that says what it finds.
         let whole: Vec<Uuid> = texts.iter().filter_map(|t| whole_id(t)).collect();
         let known = self.store.known_reservations(&whole)?;
         let mut ids = texts
