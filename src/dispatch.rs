@@ -7,6 +7,8 @@
 //! publish what it published, mark the delivery done) happens inside one
 //! store transaction: a crash never leaves half a delivery behind.
 
+use std::borrow::Cow;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -253,16 +255,10 @@ pub fn deliver_published(
     handlers: &Handlers,
     each: &mut dyn FnMut(Report),
 ) -> Result<usize, StoreError> {
-    use std::borrow::Cow;
     // Each with its event, which the caller has already: reading it back
     // and parsing its JSON again cost a tenth of a confirmation.
-    let mut waiting: std::collections::VecDeque<(Cow<Envelope>, Component)> = published
-        .iter()
-        .flat_map(|event| {
-            subscribers(event.topic)
-                .iter()
-                .map(move |component| (Cow::Borrowed(event), *component))
-        })
+    let mut waiting: std::collections::VecDeque<(Cow<Envelope>, Component)> = routed(published)
+        .map(|(event, component)| (Cow::Borrowed(event), component))
         .collect();
     let mut sagas = Sagas::default();
     let mut delivered = 0;
@@ -277,11 +273,10 @@ pub fn deliver_published(
             break;
         }
         let report = deliver_event(tx, &mut sagas, &delivery, &event, handlers)?;
-        for event in &report.published {
-            for component in subscribers(event.topic) {
-                waiting.push_back((Cow::Owned(event.clone()), *component));
-            }
-        }
+        waiting.extend(
+            routed(&report.published)
+                .map(|(event, component)| (Cow::Owned(event.clone()), component)),
+        );
         each(report);
         delivered += 1;
         if delivered % BATCH == 0 {
@@ -292,19 +287,23 @@ pub fn deliver_published(
     Ok(delivered)
 }
 
+/// Each (event, component) pair the routing table makes of `events`, in
+/// the order their deliveries were created.
+fn routed(events: &[Envelope]) -> impl Iterator<Item = (&Envelope, Component)> {
+    events.iter().flat_map(|event| {
+        subscribers(event.topic)
+            .iter()
+            .map(move |component| (event, *component))
+    })
+}
+
 /// How many of the deliveries that `published` made `filter` admits: what
 /// a dispatch has to do more after handling the delivery that published
 /// them.
 pub fn joining(published: &[Envelope], filter: &DeliveryFilter) -> usize {
-    published
-        .iter()
-        .map(|event| {
-            subscribers(event.topic)
-                .iter()
-                .filter(|component| filter.routes(**component, event.process_id))
-                .count()
-        })
-        .sum()
+    routed(published)
+        .filter(|(event, component)| filter.routes(*component, event.process_id))
+        .count()
 }
 
 /// Takes the next delivery of `order`. A random order reads the pending set
@@ -345,12 +344,10 @@ fn join_pool(
     published: &[Envelope],
     filter: &DeliveryFilter,
 ) -> Result<(), StoreError> {
-    for event in published {
-        for component in subscribers(event.topic) {
-            if let Some(delivery) = tx.delivery(event.seq, *component)? {
-                if delivery.status == DeliveryStatus::Pending && filter.admits(&delivery) {
-                    pool.push(delivery);
-                }
+    for (event, component) in routed(published) {
+        if let Some(delivery) = tx.delivery(event.seq, component)? {
+            if delivery.status == DeliveryStatus::Pending && filter.admits(&delivery) {
+                pool.push(delivery);
             }
         }
     }
