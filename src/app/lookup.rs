@@ -46,6 +46,15 @@ pub fn parse_prefix(text: &str) -> Result<String, LookupError> {
     Ok(prefix)
 }
 
+/// What the user typed as an id when it is one whole, as pi7 prints them,
+/// taken as [`parse_prefix`] takes a prefix (blanks around, any case).
+pub fn whole_id(text: &str) -> Option<uuid::Uuid> {
+    let text = text.trim();
+    (text.len() == 36)
+        .then(|| uuid::Uuid::try_parse(text).ok())
+        .flatten()
+}
+
 /// The one thing of one of `kinds` whose id starts with `text`.
 pub fn resolve(store: &dyn Queries, text: &str, kinds: &[DocumentKind]) -> anyhow::Result<Found> {
     let prefix = parse_prefix(text)?;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-use super::lookup::resolve;
+use super::lookup::{resolve, whole_id};
 use super::{first_attempt, App, Result};
 use crate::dispatch::{self as dispatcher, Handlers};
 use crate::domain::order::OrderRequest;
@@ -292,7 +292,7 @@ impl App {
         // Whole ids, which scripts give by the thousand, are checked by a
         // point look-up each (on PostgreSQL, one query for all); a prefix,
         // or an id that is not there, the search that says what it finds.
-        let whole: Vec<Uuid> = texts.iter().filter_map(|t| whole_id(t)).collect();
+        let whole: Vec<Uuid> = texts.iter().filter_map(|text| whole_id(text)).collect();
         let known = self.store.known_reservations(&whole)?;
         let mut ids = texts
             .iter()
@@ -455,12 +455,4 @@ impl App {
         };
         self.decide_ids(&expired, &reason, &mut |_, _| {})
     }
-}
-
-/// `text` as an id when it is one whole, as pi7 prints them (any case).
-fn whole_id(text: &str) -> Option<Uuid> {
-    let text = text.trim();
-    (text.len() == 36)
-        .then(|| Uuid::try_parse(text).ok())
-        .flatten()
 }
