@@ -215,17 +215,17 @@ impl SqliteStore {
             }
             return Ok(());
         }
-        // WAL lets readers go on while one process writes; NORMAL syncs at
-        // checkpoints, not at every commit (see the README on durability).
         if fresh {
             // A new file only: a page's size is fixed once the first table
-            // is written. Twice SQLite's default halves the pages a bulk
-            // command writes, copies at checkpoints and splits (−10% wall
-            // time for a 10,000-order submit); 16 KiB made the server's
-            // small commits slower (see the README).
+            // is written, and before WAL mode. Twice SQLite's default halves
+            // the pages a bulk command writes, copies at checkpoints and
+            // splits (−10% wall time for a 10,000-order submit); 16 KiB
+            // made the server's small commits slower (see the README).
             self.conn
                 .pragma_update(None, "page_size", super::PAGE_SIZE)?;
         }
+        // WAL lets readers go on while one process writes; NORMAL syncs at
+        // checkpoints, not at every commit (see the README on durability).
         self.conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -337,34 +337,6 @@ pub struct BackgroundCheckpoints {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Checkpointer {
-    /// Runs [`run`](Self::run) on a thread of its own after every commit
-    /// that needs it, until the returned value is dropped. Should no thread
-    /// start, closing the writer checkpoints all there is, as it would
-    /// anyway.
-    pub fn in_background(self) -> BackgroundCheckpoints {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let stopped = std::sync::Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("pi7-checkpoint".into())
-            .spawn(move || loop {
-                std::thread::park();
-                // A busy database or a failure costs only a bigger WAL,
-                // which the writer's close checkpoints.
-                let _ = self.run();
-                if stopped.load(Ordering::Acquire) {
-                    break;
-                }
-            })
-            .ok();
-        if let (Some(thread), Ok(mut wake)) = (&thread, WAKE.lock()) {
-            *wake = Some(thread.thread().clone());
-        }
-        BackgroundCheckpoints { stop, thread }
-    }
-}
-
 impl Drop for BackgroundCheckpoints {
     fn drop(&mut self) {
         if let Ok(mut wake) = WAKE.lock() {
@@ -389,6 +361,32 @@ impl Checkpointer {
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         }
         Ok(())
+    }
+
+    /// Runs [`run`](Self::run) on a thread of its own after every commit
+    /// that needs it, until the returned value is dropped. Should no thread
+    /// start, closing the writer checkpoints all there is, as it would
+    /// anyway.
+    pub fn in_background(self) -> BackgroundCheckpoints {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = std::sync::Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("pi7-checkpoint".into())
+            .spawn(move || loop {
+                std::thread::park();
+                // A busy database or a failure costs only a bigger WAL,
+                // which the writer's close checkpoints.
+                let _ = self.run();
+                if stopped.load(Ordering::Acquire) {
+                    break;
+                }
+            })
+            .ok();
+        if let (Some(thread), Ok(mut wake)) = (&thread, WAKE.lock()) {
+            *wake = Some(thread.thread().clone());
+        }
+        BackgroundCheckpoints { stop, thread }
     }
 }
 
