@@ -105,8 +105,7 @@ pub(super) struct Delivering<'o> {
     options: &'o Options,
     /// How many more it may make ([`OWN_DELIVERIES`] in all).
     left: usize,
-    notes: Vec<String>,
-    logs: Vec<String>,
+    said: Said,
     failed: Vec<i64>,
 }
 
@@ -115,8 +114,7 @@ impl<'o> Delivering<'o> {
         Delivering {
             options,
             left: OWN_DELIVERIES,
-            notes: Vec::new(),
-            logs: Vec::new(),
+            said: Said::default(),
             failed: Vec::new(),
         }
     }
@@ -136,16 +134,12 @@ impl<'o> Delivering<'o> {
         let Delivering {
             options,
             left,
-            notes,
-            logs,
+            said,
             failed,
         } = self;
         let handlers = &dispatcher::Handlers::REAL;
         let made = dispatcher::deliver_published(tx, published, *left, handlers, &mut |r| {
-            notes.extend(failure_notes(std::slice::from_ref(&r)));
-            if options.log {
-                logs.extend(r.log);
-            }
+            said.hear(&r, options);
             if let Handled::Failed { parked: false, .. } = r.result {
                 failed.push(r.delivery.key);
             }
@@ -161,9 +155,7 @@ impl<'o> Delivering<'o> {
             self.options.hold || tx.next_pending(Pick::First, &Default::default())?.is_none();
         // Said after the use case's own notes, as a delivery after the
         // commit would have been: `settle` adds them.
-        let delivered = (self.notes.into_iter().map(Diagnostic::Note))
-            .chain(self.logs.into_iter().map(Diagnostic::Log))
-            .collect();
+        let delivered = self.said.into_diagnostics().collect();
         Ok(AfterRecord {
             settled,
             delivered,
@@ -424,7 +416,7 @@ fn settle(
     }
     // Only what will be shown is kept: a drain of a million deliveries must
     // not hold a million reports.
-    let mut reports = Vec::new();
+    let mut said = Said::default();
     let plan = Plan {
         filter: DeliveryFilter {
             exclude,
@@ -432,27 +424,33 @@ fn settle(
         },
         ..Plan::drain()
     };
-    dispatcher::dispatch(store, &plan, &mut |r| {
-        if options.log || matches!(r.result, Handled::Failed { .. }) {
-            reports.push(r.clone());
-        }
-    })?;
-    Ok(report(&reports, options, diagnostics))
+    dispatcher::dispatch(store, &plan, &mut |r| said.hear(r, options))?;
+    let failed = said.notes.len();
+    diagnostics.extend(said.into_diagnostics());
+    Ok(failed)
 }
 
-/// Adds to `diagnostics` a note for each delivery that failed and, when
-/// `options` keep the workflow log, every delivery's log. Returns how many
-/// failed.
-fn report(reports: &[Report], options: &Options, diagnostics: &mut Vec<Diagnostic>) -> usize {
-    let failures = failure_notes(reports);
-    let failed = failures.len();
-    diagnostics.extend(failures.into_iter().map(Diagnostic::Note));
-    if options.log {
-        for report in reports {
-            diagnostics.extend(report.log.iter().cloned().map(Diagnostic::Log));
+/// What deliveries had to say: a note for each that failed and, when the
+/// options keep the workflow log, every delivery's log, the notes first.
+#[derive(Default)]
+struct Said {
+    notes: Vec<String>,
+    logs: Vec<String>,
+}
+
+impl Said {
+    fn hear(&mut self, report: &Report, options: &Options) {
+        self.notes
+            .extend(failure_notes(std::slice::from_ref(report)));
+        if options.log {
+            self.logs.extend(report.log.iter().cloned());
         }
     }
-    failed
+
+    fn into_diagnostics(self) -> impl Iterator<Item = Diagnostic> {
+        (self.notes.into_iter().map(Diagnostic::Note))
+            .chain(self.logs.into_iter().map(Diagnostic::Log))
+    }
 }
 
 /// One note for each delivery whose handler failed.
