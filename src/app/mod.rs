@@ -19,6 +19,7 @@ pub mod lookup;
 mod read;
 mod rebuild;
 mod relay;
+mod saved;
 #[cfg(test)]
 mod tests;
 mod verify;
@@ -54,6 +55,7 @@ use crate::store::{
     AnyStore, DeliveryFilter, DeliveryStatus as StoreDeliveryStatus, OpenMode, Pick, Queries,
     Store, StoreError, Tx,
 };
+use saved::{Noting, Saved};
 
 /// Whether a face means to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +162,7 @@ impl<'o> Delivering<'o> {
             settled,
             delivered,
             failed: self.failed,
+            saved: Saved::default(),
         })
     }
 }
@@ -187,6 +190,8 @@ struct AfterRecord {
     delivered: Vec<Diagnostic>,
     /// Those that failed: the delivery after does not try them again.
     failed: Vec<i64>,
+    /// The documents the transaction saved, as it left them.
+    saved: Saved,
 }
 
 /// The database file a face names, or the platform default.
@@ -353,10 +358,12 @@ impl App {
     fn record_delivering<T>(&mut self, work: &mut DeliveringWork<T>) -> Result<T> {
         let options = self.options.clone();
         let (result, acted, after) = self.store.transaction(&mut |tx| {
+            let mut tx = Noting::new(tx);
             let mut delivering = Delivering::new(&options);
-            let (result, acted) = work(tx, &mut delivering)?;
-            delivering.deliver(tx, &acted.published)?;
-            let after = delivering.finish(tx)?;
+            let (result, acted) = work(&mut tx, &mut delivering)?;
+            delivering.deliver(&mut tx, &acted.published)?;
+            let mut after = delivering.finish(&mut tx)?;
+            after.saved = tx.saved;
             Ok((result, acted, after))
         })?;
         self.log(acted.log);
@@ -366,21 +373,27 @@ impl App {
 
     /// Delivers everything pending, as every writing use case does before it
     /// returns, unless the options hold deliveries back or the use case's
-    /// own transaction delivered everything already.
-    fn settle(&mut self) -> Result<()> {
+    /// own transaction delivered everything already. Returns the documents
+    /// that transaction saved, as they are now: none when anything was
+    /// delivered after its commit, which may have changed them.
+    fn settle(&mut self) -> Result<Saved> {
         let mut after = std::mem::take(&mut self.after_record);
         self.diagnostics.append(&mut after.delivered);
         if after.settled && !self.options.hold {
-            return Ok(());
+            return Ok(after.saved);
         }
-        let exclude = after.failed;
         settle(
             &mut self.store,
             &self.options,
             &mut self.diagnostics,
-            exclude,
-        )
-        .map(|_failed| ())
+            after.failed,
+        )?;
+        // Held deliveries stay held, and leave the documents as they were.
+        Ok(if self.options.hold {
+            after.saved
+        } else {
+            Saved::default()
+        })
     }
 }
 

@@ -134,3 +134,124 @@ fn decide_counts_the_reservations_it_records() {
     assert_eq!(decided.reservations.len(), 4);
     assert_eq!(calls, [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]);
 }
+
+/// A new database in `dir` whose writes deliver in their own transaction.
+fn delivering(dir: &tempfile::TempDir) -> App {
+    let options = Options {
+        now: Some(1543269956),
+        ..Options::default()
+    };
+    App::open(&dir.path().join("pi7.db"), Access::Write, options).unwrap()
+}
+
+/// Every document of `app`'s database, as JSON.
+fn everything(app: &App) -> serde_json::Value {
+    let all = ListFilter::default();
+    serde_json::json!({
+        "orders": app.orders(&all).unwrap(),
+        "reservations": app.reservations(&all).unwrap(),
+    })
+}
+
+/// What `returned` says of each document it names is what the database
+/// holds, and `everything` lists each document once.
+fn assert_as_stored(app: &App, returned: serde_json::Value) {
+    let stored = everything(app);
+    let mut named = 0;
+    for kind in ["orders", "reservations"] {
+        for doc in returned[kind].as_array().unwrap() {
+            let same_id = |d: &&serde_json::Value| d["_id"] == doc["_id"];
+            let found: Vec<_> = stored[kind]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(same_id)
+                .collect();
+            assert_eq!(found, [doc], "{kind}");
+            named += 1;
+        }
+    }
+    assert!(named > 0, "{returned}");
+}
+
+/// A use case returns its documents as its transaction left them, without
+/// reading back those it saved: they must be what the database holds,
+/// also when deliveries in the same transaction changed them after the
+/// use case saved them (a rejection cancels the order, which releases its
+/// other line), and when some were not saved at all (already decided).
+#[test]
+fn what_a_writing_use_case_returns_is_what_the_database_holds_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = delivering(&dir);
+    let line = |customer: &str| {
+        format!(
+            r#"{{"customer": "{customer}", "reservations": [{{"id": 1, "reserved": "a room"}}, {{"id": 2, "reserved": "a car"}}]}}"#
+        )
+    };
+    let orders = parse_orders(&format!("{}\n{}\n", line("ann"), line("bob"))).unwrap();
+    let submitted = app.submit(&orders).unwrap();
+    let [ann, bob] = [&submitted[0], &submitted[1]].map(|s| {
+        assert_eq!(s.reservations.len(), 2);
+        s.reservations
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>()
+    });
+    assert_as_stored(
+        &app,
+        serde_json::json!({
+            "orders": submitted.iter().map(|s| s.salesorder.clone().unwrap()).collect::<Vec<_>>(),
+            "reservations": submitted.iter().flat_map(|s| s.reservations.clone()).collect::<Vec<_>>(),
+        }),
+    );
+
+    let decided = app.decide(&ann, &Decision::Confirm).unwrap();
+    assert_eq!(decided.orders[0].object.status.as_str(), "confirmed");
+    assert_as_stored(&app, serde_json::to_value(&decided).unwrap());
+
+    // Ann's again, decided already (so not saved: her order is read from
+    // the database), with one of Bob's, whose rejection cancels Bob's order
+    // in the same transaction and so releases his other line.
+    let named = [ann[0].clone(), bob[0].clone()];
+    let no = Decision::Reject {
+        reason: "no".into(),
+    };
+    let decided = app.decide(&named, &no).unwrap();
+    assert_eq!(decided.unchanged.len(), 1);
+    assert_eq!(decided.orders.len(), 2);
+    assert_as_stored(&app, serde_json::to_value(&decided).unwrap());
+    let bob_order = decided
+        .orders
+        .iter()
+        .find(|o| o.object.customer.as_deref() == Some("bob"));
+    assert_eq!(bob_order.unwrap().object.status.as_str(), "cancelled");
+    let released = app.show(&bob[1]).unwrap();
+    let released = released.reservation().unwrap();
+    assert_eq!(released.object.status.as_str(), "released");
+}
+
+/// Work left pending by an earlier command is delivered after a use case's
+/// commit, and may change what its transaction saved: the use case then
+/// returns the documents as that delivery left them.
+#[test]
+fn documents_changed_after_the_commit_are_returned_as_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut earlier = held(&dir);
+    two_orders(&mut earlier);
+    let ids = reservation_ids(&earlier);
+    let no = Decision::Reject {
+        reason: "no".into(),
+    };
+    // Held: the order does not hear of it yet.
+    earlier.decide(&ids[..1], &no).unwrap();
+    drop(earlier);
+
+    let mut app = delivering(&dir);
+    let decided = app.decide(&ids[1..2], &Decision::Confirm).unwrap();
+    // Delivered after the commit, the rejection cancelled the order, which
+    // released the line just confirmed.
+    let line = &decided.reservations[0];
+    assert_eq!(line.object.status.as_str(), "released", "{line:?}");
+    assert_eq!(decided.orders[0].object.status.as_str(), "cancelled");
+    assert_as_stored(&app, serde_json::to_value(&decided).unwrap());
+}

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::lookup::{resolve, whole_id};
+use super::saved::Saved;
 use super::{first_attempt, App, Result};
 use crate::dispatch::{self as dispatcher, Handlers};
 use crate::domain::order::OrderRequest;
@@ -32,11 +33,13 @@ pub struct Submitted {
 
 /// The orders one submit recorded: their requests are the events of the
 /// log from `first` to `last` on that topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Recorded {
     pub first: u64,
     pub last: u64,
     pub orders: usize,
+    /// Their documents, as the submit's transaction left them.
+    saved: Saved,
 }
 
 /// What a person decides about a reservation.
@@ -115,6 +118,7 @@ impl App {
                 first: 0,
                 last: 0,
                 orders: 0,
+                saved: Saved::default(),
             };
             for order in &mut *orders {
                 let mut acted =
@@ -151,7 +155,7 @@ impl App {
         // The requests are committed: from here on, a failure must say
         // which processes it recorded, or a retry would submit them twice.
         match self.settle() {
-            Ok(()) => Ok(recorded),
+            Ok(saved) => Ok(Recorded { saved, ..recorded }),
             Err(e) => Err(self.recorded_then(e, &recorded)),
         }
     }
@@ -164,7 +168,7 @@ impl App {
         each: &mut dyn FnMut(Submitted) -> Result<()>,
     ) -> Result<()> {
         self.for_each_submitted_process(recorded, &mut |process_id| {
-            each(self.submitted(process_id)?)
+            each(self.submitted_new(process_id, &recorded.saved)?)
         })
     }
 
@@ -225,8 +229,10 @@ impl App {
             ));
         }
         let what = format!("the amendment of process {process_id} was");
+        // Read back whole: an amendment saves only some of the process's
+        // reservations.
         self.settle()
-            .and_then(|()| self.submitted(process_id))
+            .and_then(|_saved| self.submitted(process_id))
             .map_err(|e| e.after_commit(&what))
     }
 
@@ -247,19 +253,42 @@ impl App {
             Ok((true, acted))
         })?;
         // Also when it was not new: the flags `record` left are for it.
-        self.settle()?;
+        let saved = self.settle()?;
         if !new {
             return Ok(None);
         }
-        self.submitted(process_id).map(Some)
+        self.submitted_new(process_id, &saved).map(Some)
     }
 
+    /// The order of a process as it is now.
     fn submitted(&self, process_id: Uuid) -> Result<Submitted> {
         Ok(Submitted {
             process_id,
             salesorder: self.store.sales_order_by_process(process_id)?,
             reservations: self.store.reservations_of(process_id)?,
         })
+    }
+
+    /// [`submitted`](Self::submitted) for a process the transaction that
+    /// left `saved` created: every document it has, it saved there.
+    fn submitted_new(&self, process_id: Uuid, saved: &Saved) -> Result<Submitted> {
+        Ok(Submitted {
+            process_id,
+            salesorder: self.sales_order_now(process_id, saved)?,
+            reservations: match saved.reservations_of_new(process_id) {
+                Some(reservations) => reservations,
+                None => self.store.reservations_of(process_id)?,
+            },
+        })
+    }
+
+    /// The sales order of a process as it is now: as the transaction that
+    /// left `saved` saved it, or else from the database.
+    fn sales_order_now(&self, process_id: Uuid, saved: &Saved) -> Result<Option<SalesOrderDoc>> {
+        match saved.sales_order(process_id) {
+            Some(doc) => Ok(Some(doc.clone())),
+            None => Ok(self.store.sales_order_by_process(process_id)?),
+        }
     }
 
     /// Confirms or rejects the reservations `texts` name (ids or unique
@@ -369,7 +398,7 @@ impl App {
             ),
         };
         self.settle()
-            .and_then(|()| self.decided(ids, unchanged))
+            .and_then(|saved| self.decided(ids, unchanged, &saved))
             .map_err(|e| {
                 if changed.is_empty() {
                     e
@@ -382,22 +411,27 @@ impl App {
             })
     }
 
-    fn decided(&self, ids: &[Uuid], unchanged: Vec<Uuid>) -> Result<Decided> {
+    /// The reservations `ids` and their orders as they are now, those the
+    /// transaction that left `saved` saved as it saved them.
+    fn decided(&self, ids: &[Uuid], unchanged: Vec<Uuid>, saved: &Saved) -> Result<Decided> {
         // One snapshot for all of it: the reads take the file's locks once.
         let _snapshot = self.store.begin_read();
         let mut reservations = Vec::with_capacity(ids.len());
         let mut processes = BTreeSet::new();
         for id in ids {
-            let doc = self
-                .store
-                .reservation_by_id(*id)?
-                .ok_or_else(|| StoreError::Corrupt(format!("reservation {id} vanished")))?;
+            let doc = match saved.reservation(*id) {
+                Some(doc) => doc.clone(),
+                None => self
+                    .store
+                    .reservation_by_id(*id)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("reservation {id} vanished")))?,
+            };
             processes.insert(doc.process_id);
             reservations.push(doc);
         }
         let mut orders = Vec::new();
         for process_id in processes {
-            orders.extend(self.store.sales_order_by_process(process_id)?);
+            orders.extend(self.sales_order_now(process_id, saved)?);
         }
         Ok(Decided {
             reservations,
@@ -422,7 +456,7 @@ impl App {
         }
         let what = format!("the cancellation of process {process_id} was");
         self.settle()
-            .and_then(|()| Ok(self.store.sales_order_by_process(process_id)?))
+            .and_then(|saved| self.sales_order_now(process_id, &saved))
             .map_err(|e| if changed { e.after_commit(&what) } else { e })
     }
 
