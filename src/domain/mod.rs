@@ -14,6 +14,7 @@ pub mod document;
 pub mod event;
 pub mod ids;
 pub mod invariants;
+pub mod log_line;
 pub mod order;
 pub mod reservation;
 pub mod saga;
@@ -23,6 +24,7 @@ pub use document::{
     ReservationStatus, SalesOrder, SalesOrderDoc,
 };
 pub use event::{Component, Envelope, NewEvent, Source, Topic};
+pub use log_line::LogLine;
 
 /// What handling one delivery decided: the documents it changed, the events
 /// it publishes, and the workflow log lines it would print.
