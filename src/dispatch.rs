@@ -13,8 +13,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::domain::{
-    reservation, saga, Component, Envelope, NewEvent, Outcome, PayloadError, ReservationDoc,
-    SalesOrderDoc, Topic,
+    reservation, saga, Component, Envelope, LogLine, NewEvent, Outcome, PayloadError,
+    ReservationDoc, SalesOrderDoc, Topic,
 };
 use crate::store::{
     Delivery, DeliveryFilter, DeliveryStatus, Finished, Pick, Store, StoreError, Tx,
@@ -61,35 +61,20 @@ pub fn subscribers(topic: Topic) -> &'static [Component] {
 pub fn publish(
     tx: &mut dyn Tx,
     event: NewEvent,
-    log: &mut Vec<String>,
+    log: &mut Vec<LogLine>,
 ) -> Result<Option<Envelope>, StoreError> {
     let (topic, id) = (event.topic, event.id);
     let Some(envelope) = tx.append_new(event)? else {
-        log.push(format!(
-            "integration: {} {id} is already in the log",
-            topic.description(),
-        ));
+        log.push(LogLine::AlreadyInLog(topic, id));
         return Ok(None);
     };
     let components = subscribers(envelope.topic);
-    log.push(format!(
-        "integration: received {}",
-        envelope.topic.description()
-    ));
-    log.push(format!("             {}", routing_phrase(components)));
+    log.push(LogLine::IntegrationReceived(envelope.topic));
+    log.push(LogLine::Routing(components));
     for component in components {
         tx.add_delivery(envelope.seq, *component)?;
     }
     Ok(Some(envelope))
-}
-
-fn routing_phrase(components: &[Component]) -> String {
-    let names: Vec<_> = components.iter().map(|c| c.display_name()).collect();
-    match names.as_slice() {
-        [] => "recorded; no component subscribes to it".to_string(),
-        [one] => format!("delivering to {one} component"),
-        [init @ .., last] => format!("delivering to {} and {last} components", init.join(", ")),
-    }
 }
 
 /// The handler of each component. The real ones unless a test swaps in a
@@ -166,7 +151,7 @@ pub struct Report {
     /// The events the handler published, as appended.
     pub published: Vec<Envelope>,
     /// The workflow log lines, in the original's words.
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,7 +453,7 @@ fn deliver_event(
             )?;
             Ok(Report {
                 delivery: delivery.clone(),
-                log: vec![format!("{}: failed: {error}", delivery.component)],
+                log: vec![LogLine::Failed(delivery.component, error.clone())],
                 result: Handled::Failed { error, parked },
                 published: Vec::new(),
             })
@@ -556,7 +541,7 @@ pub enum RedeliverError {
 pub struct Effects {
     pub changed: usize,
     pub published: Vec<NewEvent>,
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
 }
 
 impl<D> From<Outcome<D>> for Effects {

@@ -8,7 +8,9 @@ use uuid::Uuid;
 use crate::dispatch::{deliver, publish, Handlers};
 use crate::domain::event::SalesOrderRequested;
 use crate::domain::order::OrderRequest;
-use crate::domain::{reservation, saga, Component, Envelope, NewEvent, Outcome, Source, Topic};
+use crate::domain::{
+    reservation, saga, Component, Envelope, LogLine, NewEvent, Outcome, Source, Topic,
+};
 use crate::store::{DeliveryFilter, StoreError, Tx};
 
 /// What a command did.
@@ -17,7 +19,7 @@ pub struct Acted {
     /// False when it found nothing to do (already confirmed, say).
     pub changed: bool,
     pub published: Vec<Envelope>,
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
 }
 
 impl Acted {
@@ -149,9 +151,9 @@ pub fn submit(
     now: i64,
 ) -> Result<Acted, StoreError> {
     let mut log = vec![
-        "web: received sales order request".to_string(),
-        format!("     assigned processId {process_id}"),
-        "     publishing sales order request event".to_string(),
+        LogLine::WebReceivedRequest,
+        LogLine::AssignedProcess(process_id),
+        LogLine::PublishingRequest,
     ];
     let published = publish(tx, request(order, process_id, 1, event_id, now), &mut log)?;
     Ok(Acted {
@@ -269,9 +271,9 @@ pub fn amend(
         return Err(Refused::Pending(process_id).into());
     }
     let mut log = vec![
-        "web: received sales order request".to_string(),
-        format!("     amending processId {process_id}"),
-        "     publishing sales order request event".to_string(),
+        LogLine::WebReceivedRequest,
+        LogLine::AmendingProcess(process_id),
+        LogLine::PublishingRequest,
     ];
     let revision = doc
         .object

@@ -152,7 +152,7 @@ pub fn time(unix: i64) -> String {
 }
 
 /// A line of the workflow log, in the original's format.
-pub fn log_line(unix: i64, pid: u32, message: &str) -> String {
+pub fn log_line(unix: i64, pid: u32, message: impl std::fmt::Display) -> String {
     format!("[{} +0000] [{pid}] [INFO] {message}", time(unix))
 }
 

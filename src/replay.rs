@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::dispatch::{deliver_with, Handled, Handlers, Sagas};
 use crate::domain::command::Command;
-use crate::domain::{Component, Envelope, Source};
+use crate::domain::{Component, Envelope, LogLine, Source};
 use crate::operations::{self, Refused};
 use crate::store::{DeliveryFilter, DeliveryStatus, Pick, StoreError, Tx};
 
@@ -264,7 +264,7 @@ pub struct Replay<'h> {
     pub appended: u64,
     pub present: u64,
     /// Workflow log lines of what was carried out.
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
     /// The sales orders deliveries changed, not saved yet: a long run of
     /// deliveries to one order reads and writes it once.
     sagas: Sagas,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{App, Result};
 use crate::dispatch::Handlers;
+use crate::domain::LogLine;
 use crate::error::InputError;
 use crate::replay::{Header, Replay, ReplayError, Step, FORMAT, FORMAT_VERSION};
 use crate::store::Store;
@@ -131,7 +132,7 @@ pub struct Import {
     pub appended: u64,
     pub present: u64,
     /// The workflow log lines of what the replay delivered (with `-v`).
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
     /// The file was an export: deliveries stay pending as where it was
     /// made, and none are made after the replay.
     pub exact: bool,

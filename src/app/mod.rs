@@ -49,7 +49,7 @@ pub use write::{Decided, Decision, Recorded, Submitted};
 use std::path::{Path, PathBuf};
 
 use crate::dispatch::{self as dispatcher, Plan};
-use crate::domain::Envelope;
+use crate::domain::{Envelope, LogLine};
 use crate::operations::Acted;
 use crate::store::{
     AnyStore, DeliveryFilter, DeliveryStatus as StoreDeliveryStatus, OpenMode, Pick, Queries,
@@ -328,10 +328,11 @@ impl App {
         std::mem::take(&mut self.diagnostics)
     }
 
-    fn log(&mut self, lines: Vec<String>) {
+    /// The workflow log becomes text here, and only when it is kept.
+    fn log(&mut self, lines: &[LogLine]) {
         if self.options.log {
             self.diagnostics
-                .extend(lines.into_iter().map(Diagnostic::Log));
+                .extend(lines.iter().map(|line| Diagnostic::Log(line.to_string())));
         }
     }
 
@@ -366,7 +367,7 @@ impl App {
             after.saved = tx.saved;
             Ok((result, acted, after))
         })?;
-        self.log(acted.log);
+        self.log(&acted.log);
         self.after_record = after;
         Ok(result)
     }
@@ -456,7 +457,7 @@ impl Said {
         self.notes
             .extend(failure_notes(std::slice::from_ref(report)));
         if options.log {
-            self.logs.extend(report.log.iter().cloned());
+            self.logs.extend(report.log.iter().map(LogLine::to_string));
         }
     }
 

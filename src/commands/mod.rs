@@ -228,7 +228,7 @@ impl<'a> Context<'a> {
     }
 
     /// Prints workflow log lines on stderr when `-v` asked for them.
-    pub fn log(&mut self, lines: &[String]) -> std::io::Result<()> {
+    pub fn log(&mut self, lines: &[impl std::fmt::Display]) -> std::io::Result<()> {
         if self.verbose {
             let pid = std::process::id();
             for line in lines {

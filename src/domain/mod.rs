@@ -32,11 +32,11 @@ pub use log_line::LogLine;
 pub struct Outcome<D> {
     pub changed: Vec<D>,
     pub published: Vec<NewEvent>,
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
 }
 
 impl<D> Outcome<D> {
-    pub fn nothing(log: Vec<String>) -> Self {
+    pub fn nothing(log: Vec<LogLine>) -> Self {
         Outcome {
             changed: Vec::new(),
             published: Vec::new(),

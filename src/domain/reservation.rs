@@ -12,7 +12,7 @@ use super::event::{
     ReservationConfirmed, ReservationRejected, ReservationReleased, SalesOrderCancelled,
     SalesOrderRequested,
 };
-use super::{ids, Envelope, NewEvent, Outcome, PayloadError, Source, Topic};
+use super::{ids, Envelope, LogLine, NewEvent, Outcome, PayloadError, Source, Topic};
 use super::{HistoryEntry, Reservation, ReservationDoc, ReservationStatus};
 
 /// Handles an event delivered to the reservation component, given the
@@ -27,9 +27,8 @@ pub fn handle(
         Topic::ReservationConfirm
         | Topic::SalesOrderConfirm
         | Topic::ReservationReject
-        | Topic::ReservationRelease => Ok(Outcome::nothing(vec![format!(
-            "reservation: {} is not for me, ignored",
-            event.topic
+        | Topic::ReservationRelease => Ok(Outcome::nothing(vec![LogLine::ReservationNotForMe(
+            event.topic,
         )])),
     }
 }
@@ -41,18 +40,15 @@ fn make_reservations(
     event: &Envelope,
     request: &SalesOrderRequested,
 ) -> Outcome<ReservationDoc> {
-    let mut log = vec![format!(
-        "reservation: received {}",
-        event.topic.description()
-    )];
+    let mut log = vec![LogLine::ReservationReceived(event.topic)];
     if let Some(newer) = existing
         .iter()
         .find(|r| r.object.revision > request.revision)
     {
-        log.push(format!(
-            "reservation: revision {} of the order is already here (revision {} is older), nothing changes",
-            newer.object.revision, request.revision
-        ));
+        log.push(LogLine::OlderRevision {
+            here: newer.object.revision,
+            older: request.revision,
+        });
         return Outcome::nothing(log);
     }
     let mut changed = Vec::new();
@@ -63,11 +59,8 @@ fn make_reservations(
         if existing.iter().any(|doc| doc.id == id) {
             continue;
         }
-        log.push(format!(
-            "reservation: making reservation for {}",
-            line.reserved
-        ));
-        log.push(format!("reservation: persisted {id}"));
+        log.push(LogLine::Making(line.reserved.clone()));
+        log.push(LogLine::ReservationPersisted(id));
         changed.push(unconfirmed(
             id,
             event,
@@ -80,7 +73,7 @@ fn make_reservations(
         let removed = lines.iter().all(|l| l.id != doc.object.id);
         let mut updated = if removed && is_releasable(doc) {
             let (released, event) = release(doc, "removed from the order by an amendment", event);
-            log.push(format!("reservation: released {} (line removed)", doc.id));
+            log.push(LogLine::ReleasedLineRemoved(doc.id));
             published.push(event);
             released
         } else {
@@ -94,7 +87,7 @@ fn make_reservations(
         }
     }
     if changed.is_empty() {
-        log.push("reservation: every line already has its reservation, nothing changes".into());
+        log.push(LogLine::EveryLineReserved);
     }
     Outcome {
         changed,
@@ -112,10 +105,7 @@ fn release_all(
     event: &Envelope,
     cancel: &SalesOrderCancelled,
 ) -> Outcome<ReservationDoc> {
-    let mut log = vec![format!(
-        "reservation: received {}",
-        event.topic.description()
-    )];
+    let mut log = vec![LogLine::ReservationReceived(event.topic)];
     let reason = format!("order cancelled: {}", cancel.reason);
     let mut changed = Vec::new();
     let mut published = Vec::new();
@@ -132,7 +122,7 @@ fn release_all(
         .filter(of_order)
     {
         let (released, event) = release(doc, &reason, event);
-        log.push(format!("reservation: released {}", doc.id));
+        log.push(LogLine::Released(doc.id));
         changed.push(released);
         published.push(event);
     }
@@ -150,15 +140,12 @@ fn release_all(
             cancel.revision,
         );
         let (released, event) = release(&never_made, &reason, event);
-        log.push(format!(
-            "reservation: released {} before it was made",
-            line.reservation_id
-        ));
+        log.push(LogLine::ReleasedBeforeMade(line.reservation_id));
         changed.push(released);
         published.push(event);
     }
     if changed.is_empty() {
-        log.push("reservation: nothing left to release".into());
+        log.push(LogLine::NothingToRelease);
     }
     Outcome {
         changed,
@@ -256,20 +243,16 @@ fn decide(
     event_id: Uuid,
     now: i64,
 ) -> Outcome<ReservationDoc> {
-    let verb = match to {
-        ReservationStatus::Rejected => "rejecting",
-        _ => "confirming",
-    };
-    let mut log = vec![format!("reservation: loaded {}", doc.id)];
+    let mut log = vec![LogLine::ReservationLoaded(doc.id)];
     if doc.object.status != ReservationStatus::Unconfirmed {
-        log.push(format!(
-            "reservation: {} is already {}",
-            doc.id, doc.object.status
-        ));
+        log.push(LogLine::AlreadyDecided(doc.id, doc.object.status));
         return Outcome::nothing(log);
     }
-    log.push(format!("reservation: {verb} {}", doc.id));
-    log.push(format!("reservation: persisted {}", doc.id));
+    log.push(match to {
+        ReservationStatus::Rejected => LogLine::Rejecting(doc.id),
+        _ => LogLine::Confirming(doc.id),
+    });
+    log.push(LogLine::ReservationPersisted(doc.id));
     let mut decided = doc.clone();
     decided.object.status = to;
     decided.object.reason = reason.map(str::to_string);

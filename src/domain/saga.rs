@@ -16,7 +16,7 @@ use super::event::{
     ConfirmedOrder, ReservationConfirmed, ReservationRejected, ReservationReleased,
     SalesOrderCancelled, SalesOrderConfirmed, SalesOrderRequested,
 };
-use super::{ids, invariants, Envelope, NewEvent, Outcome, PayloadError, Source, Topic};
+use super::{ids, invariants, Envelope, LogLine, NewEvent, Outcome, PayloadError, Source, Topic};
 use super::{OrderLine, OrderStatus, ReservationStatus, SalesOrder, SalesOrderDoc};
 
 /// Handles an event delivered to the saga, given the process's sales-order
@@ -40,7 +40,7 @@ pub struct Applied {
     /// Whether the document changed (or was made).
     pub changed: bool,
     pub published: Vec<NewEvent>,
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
 }
 
 /// What an event tells the saga, read before anything changes.
@@ -56,10 +56,7 @@ enum News {
 /// leaves `state` as it was. In place, so that a run of many deliveries to
 /// one order costs each its own work, not a copy of the whole order.
 pub fn apply(state: &mut Option<SalesOrderDoc>, event: &Envelope) -> Result<Applied, PayloadError> {
-    let mut log = vec![format!(
-        "sales order: received {}",
-        event.topic.description()
-    )];
+    let mut log = vec![LogLine::SalesOrderReceived(event.topic)];
     let news = match event.topic {
         Topic::SalesOrderRequest => News::Request(event.decode()?),
         Topic::ReservationConfirm => {
@@ -78,7 +75,7 @@ pub fn apply(state: &mut Option<SalesOrderDoc>, event: &Envelope) -> Result<Appl
     };
     let mut changed = state.is_none();
     if !changed {
-        log.push(format!("salesorder: loaded context {}", event.process_id));
+        log.push(LogLine::SalesOrderLoaded(event.process_id));
     }
     let doc = state.get_or_insert_with(|| SalesOrderDoc {
         id: ids::sales_order_id(event.process_id),
@@ -102,7 +99,7 @@ pub fn apply(state: &mut Option<SalesOrderDoc>, event: &Envelope) -> Result<Appl
     let mut decided = Vec::new();
     let (published, decision_changed) = decide(doc, event.id, event.time, &mut decided);
     if !(changed || decision_changed) {
-        log.push("salesorder: already handled, nothing changes".into());
+        log.push(LogLine::SalesOrderAlreadyHandled);
         return Ok(Applied {
             changed: false,
             published: Vec::new(),
@@ -110,7 +107,7 @@ pub fn apply(state: &mut Option<SalesOrderDoc>, event: &Envelope) -> Result<Appl
         });
     }
     // In the original's order: what it persisted, then what it decided.
-    log.push(format!("salesorder: persisted {}", doc.id));
+    log.push(LogLine::SalesOrderPersisted(doc.id));
     log.extend(decided);
     Ok(Applied {
         changed: true,
@@ -146,11 +143,11 @@ pub fn withdraw(
     reason: &str,
     now: i64,
 ) -> Result<Outcome<SalesOrderDoc>, Refusal> {
-    let mut log = vec![format!("salesorder: loaded context {}", doc.process_id)];
+    let mut log = vec![LogLine::SalesOrderLoaded(doc.process_id)];
     match doc.object.status {
         OrderStatus::Confirmed => return Err(Refusal::Confirmed(doc.id)),
         OrderStatus::Cancelled => {
-            log.push(format!("salesorder: {} is already cancelled", doc.id));
+            log.push(LogLine::SalesOrderAlreadyCancelled(doc.id));
             return Ok(Outcome::nothing(log));
         }
         OrderStatus::Pending if doc.object.customer.is_none() => {
@@ -169,7 +166,7 @@ pub fn withdraw(
             event
         })
         .collect();
-    log.push(format!("salesorder: persisted {}", doc.id));
+    log.push(LogLine::SalesOrderPersisted(doc.id));
     Ok(Outcome {
         changed: vec![withdrawn],
         published,
@@ -368,7 +365,7 @@ fn decide(
     doc: &mut SalesOrderDoc,
     cause: uuid::Uuid,
     time: i64,
-    log: &mut Vec<String>,
+    log: &mut Vec<LogLine>,
 ) -> (Vec<NewEvent>, bool) {
     let order = &mut doc.object;
     if order.status != OrderStatus::Pending {
@@ -393,9 +390,8 @@ fn decide(
     if order.withdrawn.is_some() || rejected {
         order.status = OrderStatus::Cancelled;
         order.reason = cancellation_reason(order);
-        log.push(format!(
-            "salesorder: cancelled: {}",
-            order.reason.as_deref().unwrap_or_default()
+        log.push(LogLine::SalesOrderCancelled(
+            order.reason.clone().unwrap_or_default(),
         ));
         let payload = SalesOrderCancelled {
             process_id: doc.process_id,
@@ -415,7 +411,7 @@ fn decide(
     }
     if complete {
         order.status = OrderStatus::Confirmed;
-        log.push("salesorder: all reservations are confirmed".into());
+        log.push(LogLine::SalesOrderConfirmed);
         let payload = SalesOrderConfirmed {
             process_id: doc.process_id,
             salesorder: ConfirmedOrder::from_doc(doc),
