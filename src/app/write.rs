@@ -346,18 +346,24 @@ impl App {
     ) -> Result<Decided> {
         let now = self.now();
         let total = ids.len() as u64;
+        let keep_log = self.options.log;
         let unchanged = self.record(&mut |tx| {
             // A busy database runs this again from the start.
             progress(0, total);
             let mut all = Acted::default();
             let mut unchanged = Vec::new();
             for (done, id) in ids.iter().enumerate() {
-                let acted = match decision {
+                let mut acted = match decision {
                     Decision::Confirm => operations::confirm(tx, *id, Uuid::new_v4(), now)?,
                     Decision::Reject { reason } => {
                         operations::reject(tx, *id, reason, Uuid::new_v4(), now)?
                     }
                 };
+                // As in `submit_all`: the log of thousands of decisions is
+                // held only when a verbose run will show it.
+                if !keep_log {
+                    acted.log.clear();
+                }
                 if !acted.changed {
                     // As it was found: what this transaction delivers
                     // later (a release, say) is not what it already was.
