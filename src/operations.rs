@@ -9,7 +9,7 @@ use crate::dispatch::{deliver, publish, Handlers};
 use crate::domain::event::SalesOrderRequested;
 use crate::domain::order::OrderRequest;
 use crate::domain::{
-    reservation, saga, Component, Envelope, LogLine, NewEvent, Outcome, Source, Topic,
+    log_line, reservation, saga, Component, Envelope, LogLine, NewEvent, Outcome, Source, Topic,
 };
 use crate::store::{DeliveryFilter, StoreError, Tx};
 
@@ -150,11 +150,11 @@ pub fn submit(
     event_id: Uuid,
     now: i64,
 ) -> Result<Acted, StoreError> {
-    let mut log = vec![
+    let mut log = log_line::begin([
         LogLine::WebReceivedRequest,
         LogLine::AssignedProcess(process_id),
         LogLine::PublishingRequest,
-    ];
+    ]);
     let published = publish(tx, request(order, process_id, 1, event_id, now), &mut log)?;
     Ok(Acted {
         changed: true,
@@ -270,11 +270,11 @@ pub fn amend(
     if !tx.pending(&of_process)?.is_empty() {
         return Err(Refused::Pending(process_id).into());
     }
-    let mut log = vec![
+    let mut log = log_line::begin([
         LogLine::WebReceivedRequest,
         LogLine::AmendingProcess(process_id),
         LogLine::PublishingRequest,
-    ];
+    ]);
     let revision = doc
         .object
         .revision

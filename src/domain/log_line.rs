@@ -62,6 +62,15 @@ pub enum LogLine {
     Rejecting(Uuid),
 }
 
+/// A log that starts with `lines`, with room for what a handler or a
+/// command usually says after them and the two lines of each event it
+/// publishes: grown line by line from one, it was allocated three times.
+pub fn begin<const N: usize>(lines: [LogLine; N]) -> Vec<LogLine> {
+    let mut log = Vec::with_capacity(N.max(8));
+    log.extend(lines);
+    log
+}
+
 impl fmt::Display for LogLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use LogLine::*;

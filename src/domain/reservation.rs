@@ -12,6 +12,7 @@ use super::event::{
     ReservationConfirmed, ReservationRejected, ReservationReleased, SalesOrderCancelled,
     SalesOrderRequested,
 };
+use super::log_line::begin;
 use super::{ids, Envelope, LogLine, NewEvent, Outcome, PayloadError, Source, Topic};
 use super::{HistoryEntry, Reservation, ReservationDoc, ReservationStatus};
 
@@ -40,7 +41,7 @@ fn make_reservations(
     event: &Envelope,
     request: &SalesOrderRequested,
 ) -> Outcome<ReservationDoc> {
-    let mut log = vec![LogLine::ReservationReceived(event.topic)];
+    let mut log = begin([LogLine::ReservationReceived(event.topic)]);
     if let Some(newer) = existing
         .iter()
         .find(|r| r.object.revision > request.revision)
@@ -54,6 +55,7 @@ fn make_reservations(
     let mut changed = Vec::new();
     let mut published = Vec::new();
     let lines = &request.salesorder.reservations;
+    log.reserve(2 * lines.len());
     for line in lines {
         let id = ids::reservation_id(event.process_id, line.id);
         if existing.iter().any(|doc| doc.id == id) {
@@ -105,7 +107,7 @@ fn release_all(
     event: &Envelope,
     cancel: &SalesOrderCancelled,
 ) -> Outcome<ReservationDoc> {
-    let mut log = vec![LogLine::ReservationReceived(event.topic)];
+    let mut log = begin([LogLine::ReservationReceived(event.topic)]);
     let reason = format!("order cancelled: {}", cancel.reason);
     let mut changed = Vec::new();
     let mut published = Vec::new();
@@ -243,7 +245,7 @@ fn decide(
     event_id: Uuid,
     now: i64,
 ) -> Outcome<ReservationDoc> {
-    let mut log = vec![LogLine::ReservationLoaded(doc.id)];
+    let mut log = begin([LogLine::ReservationLoaded(doc.id)]);
     if doc.object.status != ReservationStatus::Unconfirmed {
         log.push(LogLine::AlreadyDecided(doc.id, doc.object.status));
         return Outcome::nothing(log);

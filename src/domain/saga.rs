@@ -16,6 +16,7 @@ use super::event::{
     ConfirmedOrder, ReservationConfirmed, ReservationRejected, ReservationReleased,
     SalesOrderCancelled, SalesOrderConfirmed, SalesOrderRequested,
 };
+use super::log_line::begin;
 use super::{ids, invariants, Envelope, LogLine, NewEvent, Outcome, PayloadError, Source, Topic};
 use super::{OrderLine, OrderStatus, ReservationStatus, SalesOrder, SalesOrderDoc};
 
@@ -56,7 +57,7 @@ enum News {
 /// leaves `state` as it was. In place, so that a run of many deliveries to
 /// one order costs each its own work, not a copy of the whole order.
 pub fn apply(state: &mut Option<SalesOrderDoc>, event: &Envelope) -> Result<Applied, PayloadError> {
-    let mut log = vec![LogLine::SalesOrderReceived(event.topic)];
+    let mut log = begin([LogLine::SalesOrderReceived(event.topic)]);
     let news = match event.topic {
         Topic::SalesOrderRequest => News::Request(event.decode()?),
         Topic::ReservationConfirm => {
@@ -143,7 +144,7 @@ pub fn withdraw(
     reason: &str,
     now: i64,
 ) -> Result<Outcome<SalesOrderDoc>, Refusal> {
-    let mut log = vec![LogLine::SalesOrderLoaded(doc.process_id)];
+    let mut log = begin([LogLine::SalesOrderLoaded(doc.process_id)]);
     match doc.object.status {
         OrderStatus::Confirmed => return Err(Refusal::Confirmed(doc.id)),
         OrderStatus::Cancelled => {
