@@ -115,6 +115,8 @@ impl SqliteStore {
             let mut unit = SqliteTx::new(&savepoint);
             let value = work(&mut unit)?;
             unit.flush()?;
+            // Gives back the statements it kept prepared.
+            drop(unit);
             savepoint.commit()?;
             return Ok(value);
         }
@@ -124,6 +126,7 @@ impl SqliteStore {
         let mut unit = SqliteTx::new(&tx);
         let value = work(&mut unit)?;
         unit.flush()?;
+        drop(unit);
         tx.commit()?;
         Ok(value)
     }
