@@ -108,6 +108,20 @@ impl<'a> SqliteTx<'a> {
         Ok(slot.as_mut().expect("prepared above"))
     }
 
+    /// The one document `sql` selects by `key`, if there is one.
+    fn document<T: serde::de::DeserializeOwned>(
+        &mut self,
+        which: Hot,
+        sql: &str,
+        key: Uuid,
+    ) -> Result<Option<T>, StoreError> {
+        self.hot(which, sql)?
+            .query_row([key.to_string()], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(|json| parse_document(&json))
+            .transpose()
+    }
+
     /// Writes, as pending, the deliveries created here and not handled
     /// yet, in the order they were created. Every read of the deliveries
     /// table calls it first, and the transaction before it commits.
@@ -444,14 +458,11 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn sales_order(&mut self, process_id: Uuid) -> Result<Option<SalesOrderDoc>, StoreError> {
-        self.hot(
+        self.document(
             Hot::SalesOrder,
             "SELECT document FROM salesorders WHERE process_id = ?1",
-        )?
-        .query_row([process_id.to_string()], |r| r.get::<_, String>(0))
-        .optional()?
-        .map(|json| parse_document(&json))
-        .transpose()
+            process_id,
+        )
     }
 
     fn reservations(&mut self, process_id: Uuid) -> Result<Vec<ReservationDoc>, StoreError> {
@@ -464,14 +475,11 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn reservation(&mut self, id: Uuid) -> Result<Option<ReservationDoc>, StoreError> {
-        self.hot(
+        self.document(
             Hot::Reservation,
             "SELECT document FROM reservations WHERE id = ?1",
-        )?
-        .query_row([id.to_string()], |r| r.get::<_, String>(0))
-        .optional()?
-        .map(|json| parse_document(&json))
-        .transpose()
+            id,
+        )
     }
 
     fn save_sales_order(&mut self, doc: &SalesOrderDoc) -> Result<(), StoreError> {
