@@ -16,16 +16,20 @@ fn held(dir: &tempfile::TempDir) -> App {
     App::open(&dir.path().join("pi7.db"), Access::Write, options).unwrap()
 }
 
-/// Two orders of two lines each, submitted and delivered: four
-/// unconfirmed reservations.
-fn two_orders(app: &mut App) {
+/// Ann's order and Bob's, of two lines each.
+fn ann_and_bob() -> Vec<crate::domain::order::OrderRequest> {
     let line = |customer: &str| {
         format!(
             r#"{{"customer": "{customer}", "reservations": [{{"id": 1, "reserved": "a room"}}, {{"id": 2, "reserved": "a car"}}]}}"#
         )
     };
-    let orders = parse_orders(&format!("{}\n{}\n", line("ann"), line("bob"))).unwrap();
-    app.submit(&orders).unwrap();
+    parse_orders(&format!("{}\n{}\n", line("ann"), line("bob"))).unwrap()
+}
+
+/// Two orders of two lines each, submitted and delivered: four
+/// unconfirmed reservations.
+fn two_orders(app: &mut App) {
+    app.submit(&ann_and_bob()).unwrap();
     app.dispatch(Order::Fifo, None, None, None, &mut |_, _| {})
         .unwrap();
 }
@@ -183,13 +187,7 @@ fn assert_as_stored(app: &App, returned: serde_json::Value) {
 fn what_a_writing_use_case_returns_is_what_the_database_holds_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = delivering(&dir);
-    let line = |customer: &str| {
-        format!(
-            r#"{{"customer": "{customer}", "reservations": [{{"id": 1, "reserved": "a room"}}, {{"id": 2, "reserved": "a car"}}]}}"#
-        )
-    };
-    let orders = parse_orders(&format!("{}\n{}\n", line("ann"), line("bob"))).unwrap();
-    let submitted = app.submit(&orders).unwrap();
+    let submitted = app.submit(&ann_and_bob()).unwrap();
     let [ann, bob] = [&submitted[0], &submitted[1]].map(|s| {
         assert_eq!(s.reservations.len(), 2);
         s.reservations
