@@ -10,19 +10,21 @@
 //! The note holds only while nothing else has changed those documents:
 //! [`App::settle`](super::App) gives it back only when nothing was
 //! delivered after the commit, and a transaction that saves more than
-//! [`KEPT`] documents keeps none, so that memory does not grow with a huge
-//! submit.
+//! [`KEPT_BYTES`] of documents keeps none, so that memory does not grow with
+//! a huge submit. A note that is not known to hold every document its
+//! transaction saved (one that overflowed, or none at all) answers nothing,
+//! and the use case reads everything back.
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::domain::{Component, Envelope, NewEvent, ReservationDoc, SalesOrderDoc};
+use crate::domain::{Component, Envelope, NewEvent, OrderLine, ReservationDoc, SalesOrderDoc};
 use crate::store::{Delivery, DeliveryFilter, Finished, Pick, StoreError, Tx};
 
-/// The most documents one transaction keeps (a few MiB of them); past that
-/// it keeps none, and its use case reads them all back.
-const KEPT: usize = 16_384;
+/// About how much memory one transaction's documents may take; past that it
+/// keeps none, and its use case reads them all back.
+const KEPT_BYTES: usize = 8 << 20;
 
 /// The documents one transaction saved, each as it last saved it.
 #[derive(Debug, Default)]
@@ -32,11 +34,23 @@ pub(super) struct Saved {
     of_process: HashMap<Uuid, Vec<Uuid>>,
     /// Sales orders by processId.
     orders: HashMap<Uuid, SalesOrderDoc>,
-    /// More than [`KEPT`] were saved: none are kept.
-    overflowed: bool,
+    /// About how many bytes they take ([`reservation_bytes`],
+    /// [`order_bytes`]).
+    bytes: usize,
+    /// It holds every document its transaction saved. False for the
+    /// default, which noted no transaction, and once past [`KEPT_BYTES`].
+    complete: bool,
 }
 
 impl Saved {
+    /// A note of a transaction that has saved nothing yet.
+    fn new() -> Self {
+        Saved {
+            complete: true,
+            ..Saved::default()
+        }
+    }
+
     /// The reservation `id` as the transaction left it, if it saved it.
     pub(super) fn reservation(&self, id: Uuid) -> Option<&ReservationDoc> {
         self.reservations.get(&id)
@@ -49,11 +63,12 @@ impl Saved {
     }
 
     /// The reservations of a process the transaction created, in the order
-    /// they were created, as the database lists them; `None` when none are
-    /// kept. Only for a process that did not exist before the transaction:
-    /// of another, the transaction may have saved only some.
+    /// they were created, as the database lists them; `None` when the note
+    /// may not hold them all. Only for a process that did not exist before
+    /// the transaction: of another, the transaction may have saved only
+    /// some.
     pub(super) fn reservations_of_new(&self, process_id: Uuid) -> Option<Vec<ReservationDoc>> {
-        if self.overflowed {
+        if !self.complete {
             return None;
         }
         let ids = self
@@ -65,22 +80,23 @@ impl Saved {
             .collect()
     }
 
-    fn has_room(&mut self, new: bool) -> bool {
-        if self.overflowed {
+    /// Counts `added` bytes in place of `removed`; past [`KEPT_BYTES`],
+    /// forgets everything. Whether the document may be kept.
+    fn make_room(&mut self, removed: usize, added: usize) -> bool {
+        if !self.complete {
             return false;
         }
-        if new && self.reservations.len() + self.orders.len() >= KEPT {
-            *self = Saved {
-                overflowed: true,
-                ..Saved::default()
-            };
+        self.bytes = self.bytes - removed + added;
+        if self.bytes > KEPT_BYTES {
+            *self = Saved::default();
             return false;
         }
         true
     }
 
     fn note_reservation(&mut self, doc: &ReservationDoc) {
-        if !self.has_room(!self.reservations.contains_key(&doc.id)) {
+        let before = self.reservations.get(&doc.id).map_or(0, reservation_bytes);
+        if !self.make_room(before, reservation_bytes(doc)) {
             return;
         }
         if self.reservations.insert(doc.id, doc.clone()).is_none() {
@@ -92,10 +108,27 @@ impl Saved {
     }
 
     fn note_sales_order(&mut self, doc: &SalesOrderDoc) {
-        if self.has_room(!self.orders.contains_key(&doc.process_id)) {
+        let before = self.orders.get(&doc.process_id).map_or(0, order_bytes);
+        if self.make_room(before, order_bytes(doc)) {
             self.orders.insert(doc.process_id, doc.clone());
         }
     }
+}
+
+/// About how many bytes of memory a reservation takes: its text, and a
+/// share for its fields and each step of its history.
+fn reservation_bytes(doc: &ReservationDoc) -> usize {
+    let r = &doc.object;
+    160 + r.reserved.len() + r.reason.as_ref().map_or(0, String::len) + 24 * r.history.len()
+}
+
+/// [`reservation_bytes`] for a sales order, with a share for each line.
+fn order_bytes(doc: &SalesOrderDoc) -> usize {
+    let o = &doc.object;
+    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    let line = |l: &OrderLine| 128 + l.reserved.len() + text(&l.reason);
+    let lines = o.reservations.iter().chain(&o.unmatched_confirmations);
+    160 + text(&o.customer) + text(&o.reason) + text(&o.withdrawn) + lines.map(line).sum::<usize>()
 }
 
 /// A transaction that notes the documents it saves in a [`Saved`].
@@ -108,7 +141,7 @@ impl<'t> Noting<'t> {
     pub(super) fn new(tx: &'t mut dyn Tx) -> Self {
         Noting {
             tx,
-            saved: Saved::default(),
+            saved: Saved::new(),
         }
     }
 }
@@ -250,14 +283,31 @@ mod tests {
     #[test]
     fn past_its_bound_a_transaction_keeps_no_document() {
         let p = Uuid::from_u128(1);
-        let docs: Vec<_> = (1..=KEPT as i64 + 1)
-            .map(|line| reservation(p, line, ReservationStatus::Unconfirmed))
-            .collect();
-        let saved = noted(&docs[..KEPT]);
-        assert_eq!(saved.reservations_of_new(p).map(|r| r.len()), Some(KEPT));
+        let big = |line| ReservationDoc {
+            object: Reservation {
+                reserved: "x".repeat(KEPT_BYTES / 4),
+                ..reservation(p, line, ReservationStatus::Unconfirmed).object
+            },
+            ..reservation(p, line, ReservationStatus::Unconfirmed)
+        };
+        let docs: Vec<_> = (1..=4).map(big).collect();
+        let saved = noted(&docs[..3]);
+        assert_eq!(saved.reservations_of_new(p).map(|r| r.len()), Some(3));
         let saved = noted(&docs);
         assert_eq!(saved.reservations_of_new(p), None);
         assert_eq!(saved.reservation(docs[0].id), None);
-        assert_eq!(saved.reservation(docs[KEPT].id), None);
+        assert_eq!(saved.reservation(docs[3].id), None);
+    }
+
+    /// What noted no transaction knows nothing: not even that a process
+    /// has no reservations.
+    #[test]
+    fn a_note_of_no_transaction_answers_nothing() {
+        let saved = Saved::default();
+        assert_eq!(saved.reservations_of_new(Uuid::from_u128(1)), None);
+        assert_eq!(
+            noted(&[]).reservations_of_new(Uuid::from_u128(1)),
+            Some(vec![])
+        );
     }
 }

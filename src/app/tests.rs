@@ -253,3 +253,28 @@ fn documents_changed_after_the_commit_are_returned_as_changed() {
     assert_eq!(decided.orders[0].object.status.as_str(), "cancelled");
     assert_as_stored(&app, serde_json::to_value(&decided).unwrap());
 }
+
+/// A submit after work held by an earlier command delivers that work after
+/// its commit: it then reads its orders back, reservations and all, rather
+/// than take the note of its transaction for the whole story.
+#[test]
+fn a_submit_after_held_work_lists_its_orders_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut earlier = held(&dir);
+    earlier.submit(&ann_and_bob()).unwrap();
+    drop(earlier);
+
+    let mut app = delivering(&dir);
+    let submitted = app.submit(&ann_and_bob()).unwrap();
+    for order in &submitted {
+        assert_eq!(order.reservations.len(), 2, "{order:?}");
+        assert!(order.salesorder.is_some(), "{order:?}");
+    }
+    assert_as_stored(
+        &app,
+        serde_json::json!({
+            "orders": submitted.iter().map(|s| s.salesorder.clone().unwrap()).collect::<Vec<_>>(),
+            "reservations": submitted.iter().flat_map(|s| s.reservations.clone()).collect::<Vec<_>>(),
+        }),
+    );
+}
