@@ -315,10 +315,12 @@ impl App {
         // transaction, which reads each reservation anyway: looking each up
         // first cost a bulk confirm 3% of its work. Only when one is not
         // there (which undoes the transaction, so nothing is written) is
-        // what was typed looked up, for the message that says what it finds.
+        // what was typed looked up, for the message that says what it finds;
+        // and when the database was too busy to write, since an id that is
+        // not there is the better thing to say, and reading needs no lock.
         if let Some(ids) = whole_ids(texts) {
             return match self.decide_ids(&ids, decision, progress) {
-                Err(e) if e.kind == super::Kind::NotFound => {
+                Err(e) if matches!(e.kind, super::Kind::NotFound | super::Kind::Busy) => {
                     self.resolve_reservations(texts)?;
                     Err(e)
                 }

@@ -219,3 +219,30 @@ fn an_ambiguous_prefix_lists_the_candidates() {
     assert_eq!(confirmed.len(), 1);
     assert_eq!(confirmed[0]["_id"], ids[0].as_str());
 }
+
+/// Whole ids go straight to the write transaction; one that is not there is
+/// still said to be not there while another writer holds the database,
+/// rather than the database being busy: looking ids up needs no lock.
+#[test]
+fn an_unknown_whole_id_is_not_found_while_another_writer_holds_the_database() {
+    let env = TestEnv::new();
+    let order = env.submit_example();
+    let before = env.snapshot();
+    let holder = rusqlite::Connection::open(env.db()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let run = env
+        .cmd()
+        // Each attempt waits 20 ms instead of 5 s for the lock.
+        .env("PI7_BUSY_TIMEOUT_MS", "20")
+        .args(["confirm", &order.reservations[0], NIL])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&run.stderr),
+        format!("pi7: error: no reservation has an ID starting with '{NIL}'\n")
+    );
+    assert_eq!(run.status.code(), Some(3));
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    assert_eq!(env.snapshot(), before);
+}
