@@ -42,18 +42,11 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
     // Following a database that does not exist yet waits for a writing
     // command to make it: only writing commands create a file, so a
     // mistyped --db leaves nothing behind.
-    let path = ctx.db_path()?;
-    if args.follow && !ctx.db_exists()? {
-        ctx.note(&format!(
-            "there is no database at {} yet; waiting for a writing command to create it",
-            path.display()
-        ))?;
-        ctx.err.flush()?;
-        while !path.exists() {
-            std::thread::sleep(FOLLOW_POLL);
-        }
-    }
-    let app = ctx.app(Access::Read)?;
+    let app = if args.follow {
+        database_to_follow(ctx)?
+    } else {
+        ctx.app(Access::Read)?
+    };
     let mut filter = EventFilter {
         since: args.since,
         process: args
@@ -85,6 +78,40 @@ pub fn run(ctx: &mut Context, args: Args) -> app::Result<()> {
             return Ok(());
         }
         out.flush()?;
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
+/// The database to follow, once there is one. A writing command makes the
+/// file before it writes the schema into it, and a file opened in between
+/// reads as no database: a follower that opened it then followed nothing,
+/// for good. So it waits until the file holds a database.
+fn database_to_follow(ctx: &mut Context) -> app::Result<app::App> {
+    let path = ctx.db_path()?;
+    let mut said = false;
+    loop {
+        if ctx.db_exists()? {
+            let app = app::App::open(&path, Access::Read, ctx.options())?;
+            if app.on_disk() {
+                return Ok(app);
+            }
+        }
+        if !said {
+            let note = if path.exists() {
+                format!(
+                    "{} is empty, not a pi7 database yet; waiting for a writing command to make it one",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "there is no database at {} yet; waiting for a writing command to create it",
+                    path.display()
+                )
+            };
+            ctx.note(&note)?;
+            ctx.err.flush()?;
+            said = true;
+        }
         std::thread::sleep(FOLLOW_POLL);
     }
 }

@@ -872,3 +872,31 @@ fn list_tables_follow_a_terminal_narrower_than_80_columns() {
         assert_ne!(narrow, wide);
     }
 }
+
+/// A writing command makes the file before it writes the schema into it: a
+/// follower that finds the file empty (here made so, to be sure of it)
+/// waits for the database instead of following nothing for good.
+#[test]
+fn following_an_empty_file_waits_for_the_database_in_it() {
+    let env = TestEnv::new();
+    std::fs::write(env.db(), b"").unwrap();
+    let mut child = env
+        .std_cmd_at(crate::util::NOW)
+        .args(["--json", "events", "--follow"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pi7 events --follow starts");
+    let stderr = lines_of(child.stderr.take().unwrap());
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let _child = crate::events::Killed(child);
+    let waiting = next_line(&stderr, "the note that the file is no database yet");
+    assert!(
+        waiting.contains("is empty, not a pi7 database yet; waiting for a writing command"),
+        "{waiting}"
+    );
+    let submitted = env.submit_example();
+    let event = crate::util::parse_json(&next_line(&stdout, "the submitted order's event"));
+    assert_eq!(event["processId"], submitted.process.as_str());
+}
