@@ -150,9 +150,10 @@ impl<'o> Delivering<'o> {
         Ok(())
     }
 
-    /// What is left for the delivery after the commit. Other work pending
-    /// (held by an earlier command, say) is delivered then, as before.
-    fn finish(self, tx: &mut dyn Tx) -> Result<AfterRecord, StoreError> {
+    /// What is left for the delivery after the commit, with `saved`, what
+    /// the transaction saved. Other work pending (held by an earlier
+    /// command, say) is delivered then, as before.
+    fn finish(self, tx: &mut dyn Tx, saved: Saved) -> Result<AfterRecord, StoreError> {
         let settled =
             self.options.hold || tx.next_pending(Pick::First, &Default::default())?.is_none();
         // Said after the use case's own notes, as a delivery after the
@@ -162,7 +163,7 @@ impl<'o> Delivering<'o> {
             settled,
             delivered,
             failed: self.failed,
-            saved: Saved::default(),
+            saved,
         })
     }
 }
@@ -363,8 +364,9 @@ impl App {
             let mut delivering = Delivering::new(&options);
             let (result, acted) = work(&mut tx, &mut delivering)?;
             delivering.deliver(&mut tx, &acted.published)?;
-            let mut after = delivering.finish(&mut tx)?;
-            after.saved = tx.saved;
+            // Finishing reads, and saves nothing: the note is whole.
+            let saved = std::mem::take(&mut tx.saved);
+            let after = delivering.finish(&mut tx, saved)?;
             Ok((result, acted, after))
         })?;
         self.log(&acted.log);
