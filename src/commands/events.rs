@@ -97,18 +97,10 @@ fn database_to_follow(ctx: &mut Context) -> app::Result<app::App> {
             }
         }
         if !said {
-            let note = if path.exists() {
-                format!(
-                    "{} is empty, not a pi7 database yet; waiting for a writing command to make it one",
-                    path.display()
-                )
-            } else {
-                format!(
-                    "there is no database at {} yet; waiting for a writing command to create it",
-                    path.display()
-                )
-            };
-            ctx.note(&note)?;
+            let (what, writing) = super::not_a_database_yet(&path);
+            ctx.note(&format!(
+                "{what}; waiting for a writing command to {writing}"
+            ))?;
             ctx.err.flush()?;
             said = true;
         }

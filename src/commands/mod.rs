@@ -176,21 +176,8 @@ impl<'a> Context<'a> {
     }
 
     fn no_database_yet(&mut self) -> anyhow::Result<()> {
-        let path = self.db_path()?;
-        // An existing empty file is named as one: "no database there"
-        // would send the user looking for a mistyped path.
-        let note = if path.exists() {
-            format!(
-                "{} is empty, not a pi7 database yet (writing commands make it one)",
-                path.display()
-            )
-        } else {
-            format!(
-                "there is no database at {} yet (writing commands create it)",
-                path.display()
-            )
-        };
-        self.note(&note)?;
+        let (what, writing) = not_a_database_yet(&self.db_path()?);
+        self.note(&format!("{what} (writing commands {writing})"))?;
         Ok(())
     }
 
@@ -264,5 +251,22 @@ impl<'a> Context<'a> {
         serde_json::to_writer_pretty(&mut *self.out, value)?;
         writeln!(self.out)?;
         Ok(())
+    }
+}
+
+/// What stands at `path` where a database was expected, and what a writing
+/// command will do about it. An existing empty file is named as one: "no
+/// database there" would send the user looking for a mistyped path.
+fn not_a_database_yet(path: &std::path::Path) -> (String, &'static str) {
+    if path.exists() {
+        (
+            format!("{} is empty, not a pi7 database yet", path.display()),
+            "make it one",
+        )
+    } else {
+        (
+            format!("there is no database at {} yet", path.display()),
+            "create it",
+        )
     }
 }
