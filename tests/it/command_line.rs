@@ -247,17 +247,7 @@ fn a_path_without_a_database_is_said_and_never_created_by_reading() {
     assert!(!env.db().exists(), "a read created the database");
 
     // Following waits for a writing command to make the file.
-    let mut child = env
-        .std_cmd_at(crate::util::NOW)
-        .args(["--json", "events", "--follow"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("pi7 events --follow starts");
-    let stderr = lines_of(child.stderr.take().unwrap());
-    let stdout = lines_of(child.stdout.take().unwrap());
-    let _child = crate::events::Killed(child);
+    let (_child, stderr, stdout) = follow_events(&env);
     let waiting = next_line(&stderr, "the note that there is no database yet");
     assert!(
         waiting.contains("waiting for a writing command"),
@@ -268,6 +258,24 @@ fn a_path_without_a_database_is_said_and_never_created_by_reading() {
     let event = crate::util::parse_json(&next_line(&stdout, "the submitted order's event"));
     assert_eq!(event["processId"], submitted.process.as_str());
 }
+
+/// `pi7 --json events --follow`, killed when the first value is dropped,
+/// and the lines of its stderr and stdout as they come.
+fn follow_events(env: &TestEnv) -> (crate::events::Killed, Lines, Lines) {
+    let mut child = env
+        .std_cmd_at(crate::util::NOW)
+        .args(["--json", "events", "--follow"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pi7 events --follow starts");
+    let stderr = lines_of(child.stderr.take().unwrap());
+    let stdout = lines_of(child.stdout.take().unwrap());
+    (crate::events::Killed(child), stderr, stdout)
+}
+
+type Lines = std::sync::mpsc::Receiver<String>;
 
 /// The lines a child writes to `pipe`, as they come.
 fn lines_of(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
@@ -880,17 +888,7 @@ fn list_tables_follow_a_terminal_narrower_than_80_columns() {
 fn following_an_empty_file_waits_for_the_database_in_it() {
     let env = TestEnv::new();
     std::fs::write(env.db(), b"").unwrap();
-    let mut child = env
-        .std_cmd_at(crate::util::NOW)
-        .args(["--json", "events", "--follow"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("pi7 events --follow starts");
-    let stderr = lines_of(child.stderr.take().unwrap());
-    let stdout = lines_of(child.stdout.take().unwrap());
-    let _child = crate::events::Killed(child);
+    let (_child, stderr, stdout) = follow_events(&env);
     let waiting = next_line(&stderr, "the note that the file is no database yet");
     assert!(
         waiting.contains("is empty, not a pi7 database yet; waiting for a writing command"),
